@@ -1,0 +1,15 @@
+//! The state every request handler shares: configuration, the database pool, the schema
+//! service (which holds the current snapshot), and the token-signing secret.
+
+use crate::config::Config;
+use crate::db::Db;
+use crate::schema::service::SchemaService;
+
+pub struct AppState {
+    pub config: Config,
+    pub db: Db,
+    pub schema: SchemaService,
+    pub secret: Vec<u8>,
+    /// Identifies this process in `/server/health` (several hosts may share a database).
+    pub service_id: String,
+}

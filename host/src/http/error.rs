@@ -1,0 +1,182 @@
+//! The one place errors become HTTP: every typed error of the host maps to a Directus
+//! error code and status here, and renders as `{"errors":[{"message", "extensions":
+//! {"code", …}}]}`. Handlers return `Result<_, ApiError>` and never build error bodies.
+
+use crate::auth::AuthError;
+use crate::db::{DbError, DbErrorKind};
+use crate::schema::service::SchemaError;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Map, Value as Json};
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub extensions: Map<String, Json>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            extensions: Map::new(),
+        }
+    }
+
+    pub fn with(mut self, key: &str, value: impl Into<Json>) -> Self {
+        self.extensions.insert(key.to_string(), value.into());
+        self
+    }
+
+    /// `403 FORBIDDEN` with Directus's generic message: also what a missing item or
+    /// collection answers, so existence does not leak.
+    pub fn forbidden() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "FORBIDDEN",
+            "You don't have permission to access this.",
+        )
+    }
+
+    pub fn forbidden_reason(reason: impl Into<String>) -> Self {
+        let reason = reason.into();
+        Self::new(StatusCode::FORBIDDEN, "FORBIDDEN", reason.clone()).with("reason", reason)
+    }
+
+    /// `400 INVALID_PAYLOAD`: "Invalid payload. {reason}."
+    pub fn invalid_payload(reason: impl Into<String>) -> Self {
+        let reason = reason.into();
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "INVALID_PAYLOAD",
+            format!("Invalid payload. {}.", reason.trim_end_matches('.')),
+        )
+        .with("reason", reason)
+    }
+
+    /// `400 INVALID_QUERY`: "Invalid query. {reason}."
+    pub fn invalid_query(reason: impl Into<String>) -> Self {
+        let reason = reason.into();
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "INVALID_QUERY",
+            format!("Invalid query. {}.", reason.trim_end_matches('.')),
+        )
+        .with("reason", reason)
+    }
+
+    pub fn unauthenticated() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "INVALID_CREDENTIALS",
+            "Invalid user credentials.",
+        )
+    }
+
+    pub fn route_not_found(path: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "ROUTE_NOT_FOUND",
+            format!("Route {path} doesn't exist."),
+        )
+        .with("path", path)
+    }
+
+    pub fn unavailable(reason: impl Into<String>) -> Self {
+        let reason = reason.into();
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "SERVICE_UNAVAILABLE",
+            format!("Service \"database\" is unavailable. {reason}."),
+        )
+        .with("service", "database")
+        .with("reason", reason)
+    }
+
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL_SERVER_ERROR",
+            "An unexpected error occurred.",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::warn!(code = self.code, message = %self.message, "request failed");
+        }
+        let mut extensions = self.extensions;
+        extensions.insert("code".into(), Json::from(self.code));
+        let body = json!({"errors": [{"message": self.message, "extensions": extensions}]});
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        let bad = |code| ApiError::new(StatusCode::BAD_REQUEST, code, e.message.clone());
+        match e.kind {
+            DbErrorKind::Unavailable => ApiError::unavailable("Database is unreachable"),
+            DbErrorKind::Unique => bad("RECORD_NOT_UNIQUE"),
+            DbErrorKind::ForeignKey => bad("INVALID_FOREIGN_KEY"),
+            DbErrorKind::NotNull => bad("NOT_NULL_VIOLATION"),
+            DbErrorKind::TooLong => bad("VALUE_TOO_LONG"),
+            DbErrorKind::OutOfRange => bad("VALUE_OUT_OF_RANGE"),
+            DbErrorKind::InvalidValue => ApiError::invalid_payload(e.message.clone()),
+            DbErrorKind::AlreadyExists => ApiError::invalid_payload(e.message.clone()),
+            DbErrorKind::Undefined | DbErrorKind::Other => {
+                tracing::error!(error = %e.message, "database error");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::InvalidCredentials => ApiError::unauthenticated(),
+            AuthError::TokenExpired => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "TOKEN_EXPIRED", "Token expired.")
+            }
+            AuthError::InvalidToken => {
+                ApiError::new(StatusCode::FORBIDDEN, "INVALID_TOKEN", "Invalid token.")
+            }
+            AuthError::UserSuspended => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "USER_SUSPENDED",
+                "User suspended.",
+            ),
+            AuthError::Db(db) => db.into(),
+        }
+    }
+}
+
+impl From<SchemaError> for ApiError {
+    fn from(e: SchemaError) -> Self {
+        match e {
+            SchemaError::CollectionNotFound(c) => ApiError::forbidden_reason(format!(
+                "You don't have permission to access collection \"{c}\" or it does not exist."
+            )),
+            SchemaError::FieldNotFound { collection, field } => ApiError::forbidden_reason(format!(
+                "You don't have permission to access field \"{field}\" in collection \"{collection}\" or it does not exist."
+            )),
+            SchemaError::RelationNotFound { .. } => ApiError::forbidden(),
+            SchemaError::Invalid(reason) => ApiError::invalid_payload(reason),
+            SchemaError::ContainsNulls { collection, field } => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "CONTAINS_NULL_VALUES",
+                format!("Field \"{field}\" contains null values."),
+            )
+            .with("collection", collection)
+            .with("field", field),
+            SchemaError::Db(db) => db.into(),
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! Rectus's host: the kernel every module runs on. See ARCHITECTURE.md for the map.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod schema;
+pub mod system;

@@ -1,0 +1,142 @@
+//! `/server/*`, the error envelope, login, start-up and shutdown.
+
+use crate::harness::{Kind, Server, TestDb, ADMIN_EMAIL, ADMIN_PASSWORD};
+use crate::on_every_db;
+use serde_json::json;
+
+async fn ping_health_info(kind: Kind) {
+    let db = TestDb::create(kind).await;
+    let server = Server::start(&db).await;
+    let ping = server.anonymous().get("/server/ping").await;
+    assert_eq!(ping.status, 200);
+    assert_eq!(ping.body, json!("pong"));
+    let health = server.anonymous().get("/server/health").await;
+    assert_eq!(health.status, 200);
+    assert_eq!(health.body, json!({"status": "ok"}));
+    assert_eq!(health.headers["content-type"], "application/health+json");
+    let admin_health = server.get("/server/health").await;
+    assert_eq!(admin_health.body["status"], "ok");
+    assert!(admin_health.body["checks"].is_object());
+    let info = server.anonymous().get("/server/info").await;
+    assert_eq!(info.body["data"]["project"]["project_name"], "Rectus");
+    assert!(
+        info.body["data"].get("version").is_none(),
+        "anonymous callers do not see the version"
+    );
+    let info = server.get("/server/info").await;
+    assert_eq!(info.body["data"]["version"], env!("CARGO_PKG_VERSION"));
+}
+on_every_db!(ping_health_info_work, ping_health_info);
+
+async fn errors_use_the_directus_envelope(kind: Kind) {
+    let db = TestDb::create(kind).await;
+    let server = Server::start(&db).await;
+    let r = server.anonymous().get("/nope/at/all").await;
+    r.assert_error(404, "ROUTE_NOT_FOUND");
+    assert_eq!(r.body["errors"][0]["extensions"]["path"], "/nope/at/all");
+    server
+        .anonymous()
+        .get("/collections")
+        .await
+        .assert_error(403, "FORBIDDEN");
+    server
+        .as_token(Some("not-a-token"))
+        .get("/collections")
+        .await
+        .assert_error(401, "INVALID_CREDENTIALS");
+    // A JWT-shaped token signed with another secret.
+    let forged = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpZCI6IngiLCJyb2xlIjpudWxsLCJhcHBfYWNjZXNzIjp0cnVlLCJhZG1pbl9hY2Nlc3MiOnRydWUsImlhdCI6MSwiZXhwIjo0MTAyNDQ0ODAwLCJpc3MiOiJkaXJlY3R1cyJ9.c2lnbmF0dXJl";
+    server
+        .as_token(Some(forged))
+        .get("/collections")
+        .await
+        .assert_error(403, "INVALID_TOKEN");
+}
+on_every_db!(
+    errors_use_the_directus_envelope_everywhere,
+    errors_use_the_directus_envelope
+);
+
+async fn login_issues_a_working_token(kind: Kind) {
+    let db = TestDb::create(kind).await;
+    let server = Server::start(&db).await;
+    let anon = server.anonymous();
+    let r = anon
+        .post(
+            "/auth/login",
+            json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}),
+        )
+        .await;
+    let data = r.assert_ok();
+    assert_eq!(data["expires"], 900000);
+    let token = data["access_token"].as_str().unwrap().to_string();
+    server
+        .as_token(Some(&token))
+        .get("/collections")
+        .await
+        .assert_ok();
+    anon.post(
+        "/auth/login",
+        json!({"email": ADMIN_EMAIL, "password": "wrong"}),
+    )
+    .await
+    .assert_error(401, "INVALID_CREDENTIALS");
+    anon.post(
+        "/auth/login",
+        json!({"email": "nobody@example.com", "password": "x"}),
+    )
+    .await
+    .assert_error(401, "INVALID_CREDENTIALS");
+    anon.post(
+        "/auth/login",
+        json!({"email": "not-an-email", "password": "x"}),
+    )
+    .await
+    .assert_error(400, "INVALID_PAYLOAD");
+    anon.send_raw("POST", "/auth/login", "application/json", "{not json")
+        .await
+        .assert_error(400, "INVALID_PAYLOAD");
+}
+on_every_db!(
+    login_issues_a_working_token_on_every_db,
+    login_issues_a_working_token
+);
+
+#[tokio::test]
+async fn a_bad_config_value_is_named_and_exits_non_zero() {
+    let out = std::process::Command::new(crate::harness::bin())
+        .arg("start")
+        .env("CONFIG_PATH", "/nonexistent/.env")
+        .env("PORT", "eighty")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("PORT"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+}
+
+#[tokio::test]
+async fn an_unreachable_database_fails_the_start_clearly() {
+    let out = std::process::Command::new(crate::harness::bin())
+        .arg("start")
+        .env("CONFIG_PATH", "/nonexistent/.env")
+        .env("DB_CLIENT", "pg")
+        .env(
+            "DB_CONNECTION_STRING",
+            "postgres://postgres@127.0.0.1:1/none",
+        )
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("could not connect to the database"), "{err}");
+}
+
+#[tokio::test]
+async fn sigterm_shuts_down_cleanly() {
+    let db = TestDb::create(Kind::Sqlite).await;
+    let mut server = Server::start(&db).await;
+    let status = server.stop();
+    assert!(status.success(), "{status:?}");
+}
