@@ -3,4 +3,5 @@
 
 mod harness;
 
+mod query_sql;
 mod server;

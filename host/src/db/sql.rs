@@ -110,6 +110,9 @@ pub struct Sql {
     dialect: Dialect,
     text: String,
     params: Vec<Value>,
+    /// Byte ranges of the `$n` placeholders in `text` (PostgreSQL), so that fragments
+    /// built separately can be appended and renumbered exactly.
+    placeholders: Vec<(usize, usize)>,
 }
 
 impl Sql {
@@ -118,6 +121,7 @@ impl Sql {
             dialect,
             text: String::with_capacity(128),
             params: Vec::new(),
+            placeholders: Vec::new(),
         }
     }
 
@@ -143,12 +147,43 @@ impl Sql {
         self.params.push(value.into());
         match self.dialect {
             Dialect::Postgres => {
+                let start = self.text.len();
                 self.text.push('$');
                 self.text.push_str(&self.params.len().to_string());
+                self.placeholders.push((start, self.text.len()));
             }
             _ => self.text.push('?'),
         }
         self
+    }
+
+    /// Appends a fragment built separately, renumbering its placeholders to follow ours.
+    pub fn append(&mut self, other: &Sql) -> &mut Self {
+        debug_assert_eq!(self.dialect, other.dialect);
+        if self.dialect != Dialect::Postgres || other.params.is_empty() {
+            self.text.push_str(&other.text);
+            self.params.extend(other.params.iter().cloned());
+            return self;
+        }
+        let mut last = 0;
+        for &(start, end) in &other.placeholders {
+            self.text.push_str(&other.text[last..start]);
+            let n: usize = other.text[start + 1..end]
+                .parse()
+                .expect("placeholders are $n");
+            let begin = self.text.len();
+            self.text.push('$');
+            self.text.push_str(&(self.params.len() + n).to_string());
+            self.placeholders.push((begin, self.text.len()));
+            last = end;
+        }
+        self.text.push_str(&other.text[last..]);
+        self.params.extend(other.params.iter().cloned());
+        self
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
     }
 
     /// Appends a placeholder cast to `pg_type` on PostgreSQL, which refuses a text
@@ -264,6 +299,19 @@ mod tests {
             "SELECT * FROM \"orders\" WHERE \"name\" = $1 AND \"id\" = $2"
         );
         assert_eq!(sql.params().len(), 2);
+        let mut a = Sql::new(Dialect::Postgres);
+        a.push("a = ").bind(1i64);
+        let mut b = Sql::new(Dialect::Postgres);
+        b.push(" AND \"$1x\" = ")
+            .bind(2i64)
+            .push(" AND c = ")
+            .bind(3i64);
+        a.append(&b).push(" AND d = ").bind(4i64);
+        assert_eq!(a.text(), "a = $1 AND \"$1x\" = $2 AND c = $3 AND d = $4");
+        assert_eq!(
+            a.params(),
+            &[Value::Int(1), Value::Int(2), Value::Int(3), Value::Int(4)]
+        );
         let mut cast = Sql::new(Dialect::Postgres);
         cast.bind_cast("x", Some("uuid"));
         assert_eq!(cast.text(), "CAST($1 AS uuid)");

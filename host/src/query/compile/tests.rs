@@ -1,0 +1,288 @@
+//! SQL snapshots per dialect for the read compiler, over a hand-built schema (orders →
+//! customers many-to-one, orders → items one-to-many). The black-box suite runs the same
+//! shapes against the real databases.
+
+use super::*;
+use crate::query::parse_query_string;
+use crate::schema::introspect::{build, Catalogue, RawColumn, RawForeignKey, RawTable};
+use crate::schema::meta::MetaRows;
+use chrono::TimeZone;
+use serde_json::json;
+
+fn column(name: &str, base: &str) -> RawColumn {
+    RawColumn {
+        name: name.into(),
+        base_type: base.into(),
+        full_type: base.into(),
+        data_type: base.into(),
+        nullable: true,
+        ..Default::default()
+    }
+}
+
+fn schema(d: Dialect) -> Schema {
+    let table = |name: &str, cols: Vec<RawColumn>| RawTable {
+        name: name.into(),
+        columns: cols,
+        primary_key: vec!["id".into()],
+        ..Default::default()
+    };
+    let fk = |table: &str, column: &str, foreign: &str| RawForeignKey {
+        constraint_name: format!("{table}_{column}_fk"),
+        table: table.into(),
+        column: column.into(),
+        foreign_schema: None,
+        foreign_table: foreign.into(),
+        foreign_column: Some("id".into()),
+        on_update: "NO ACTION".into(),
+        on_delete: "SET NULL".into(),
+    };
+    let ts = if d == Dialect::Postgres {
+        "timestamptz"
+    } else {
+        "timestamp"
+    };
+    let catalogue = Catalogue {
+        tables: vec![
+            table(
+                "customers",
+                vec![column("id", "integer"), column("name", "varchar")],
+            ),
+            table(
+                "orders",
+                vec![
+                    column("id", "integer"),
+                    column("customer", "integer"),
+                    column("amount", "float"),
+                    column("status", "varchar"),
+                    column("date_created", ts),
+                ],
+            ),
+            table(
+                "items",
+                vec![
+                    column("id", "integer"),
+                    column("order", "integer"),
+                    column("qty", "integer"),
+                ],
+            ),
+        ],
+        foreign_keys: vec![
+            fk("orders", "customer", "customers"),
+            fk("items", "order", "orders"),
+        ],
+    };
+    let mut meta = MetaRows::default();
+    let mut alias = serde_json::Map::new();
+    alias.insert("collection".into(), json!("orders"));
+    alias.insert("field".into(), json!("items"));
+    alias.insert("special".into(), json!(["o2m"]));
+    meta.fields.insert(("orders".into(), "items".into()), alias);
+    let mut rel = serde_json::Map::new();
+    rel.insert("many_collection".into(), json!("items"));
+    rel.insert("many_field".into(), json!("order"));
+    rel.insert("one_collection".into(), json!("orders"));
+    rel.insert("one_field".into(), json!("items"));
+    meta.relations.insert(("items".into(), "order".into()), rel);
+    build(d, catalogue, meta, &[])
+}
+
+fn opts() -> ReadOptions {
+    ReadOptions {
+        default_limit: 100,
+        max_depth: 10,
+        now: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+    }
+}
+
+fn sql(d: Dialect, collection: &str, qs: &str) -> Result<Sql, CompileError> {
+    compile_read(
+        &schema(d),
+        collection,
+        &parse_query_string(qs).unwrap(),
+        &opts(),
+    )
+}
+
+#[test]
+fn list_postgres() {
+    let s = sql(Dialect::Postgres, "customers", "").unwrap();
+    assert_eq!(
+        s.text(),
+        "SELECT coalesce(json_agg(q.j ORDER BY q.n), '[]'::json)::text AS data FROM (SELECT json_build_object(CAST($1 AS text), t0.\"id\", CAST($2 AS text), t0.\"name\") AS j, row_number() OVER (ORDER BY t0.\"id\" ASC) AS n FROM \"customers\" t0 ORDER BY t0.\"id\" ASC LIMIT $3) q"
+    );
+    assert_eq!(
+        s.params(),
+        &[crate::db::Value::from("id"), "name".into(), 100i64.into()]
+    );
+}
+
+#[test]
+fn list_sqlite_and_mysql() {
+    assert_eq!(
+        sql(Dialect::Sqlite, "customers", "limit=-1&offset=5").unwrap().text(),
+        "SELECT coalesce(json_group_array(json(q.j) ORDER BY q.n), '[]') AS data FROM (SELECT json_object(?, t0.\"id\", ?, t0.\"name\") AS j, row_number() OVER (ORDER BY t0.\"id\" ASC) AS n FROM \"customers\" t0 ORDER BY t0.\"id\" ASC LIMIT -1 OFFSET ?) q"
+    );
+    assert_eq!(
+        sql(Dialect::MySql, "customers", "page=3&limit=10").unwrap().text(),
+        "SELECT COALESCE(JSON_ARRAYAGG(JSON_EXTRACT(q.j, '$') ORDER BY q.n), JSON_ARRAY()) AS data FROM (SELECT JSON_OBJECT(?, t0.`id`, ?, t0.`name`) AS j, ROW_NUMBER() OVER (ORDER BY t0.`id` ASC) AS n FROM `customers` t0 ORDER BY t0.`id` ASC LIMIT ? OFFSET ?) q"
+    );
+    let s = sql(Dialect::MySql, "customers", "page=3&limit=10").unwrap();
+    assert_eq!(
+        &s.params()[2..],
+        &[crate::db::Value::Int(10), crate::db::Value::Int(20)]
+    );
+}
+
+#[test]
+fn filter_sort_and_meta_postgres() {
+    let s = sql(
+        Dialect::Postgres,
+        "orders",
+        "fields=id,amount&filter[status][_eq]=Paid&filter[amount][_gte]=10&sort=-amount&meta=*",
+    )
+    .unwrap();
+    assert_eq!(
+        s.text(),
+        "SELECT coalesce(json_agg(q.j ORDER BY q.n), '[]'::json)::text AS data, (SELECT COUNT(*) FROM \"orders\") AS total_count, (SELECT COUNT(*) FROM \"orders\" t1 WHERE (t1.\"status\" = $1 AND t1.\"amount\" >= $2)) AS filter_count FROM (SELECT json_build_object(CAST($3 AS text), t0.\"id\", CAST($4 AS text), t0.\"amount\") AS j, row_number() OVER (ORDER BY t0.\"amount\" DESC, t0.\"id\" ASC) AS n FROM \"orders\" t0 WHERE (t0.\"status\" = $5 AND t0.\"amount\" >= $6) ORDER BY t0.\"amount\" DESC, t0.\"id\" ASC LIMIT $7) q"
+    );
+}
+
+#[test]
+fn many_to_one_and_one_to_many_are_subqueries_of_one_statement() {
+    let pg = sql(
+        Dialect::Postgres,
+        "orders",
+        "fields=id,customer.name,items.qty&deep[items][_sort]=-qty&deep[items][_limit]=2",
+    )
+    .unwrap();
+    assert_eq!(
+        pg.text(),
+        "SELECT coalesce(json_agg(q.j ORDER BY q.n), '[]'::json)::text AS data FROM (SELECT json_build_object(CAST($1 AS text), t0.\"id\", CAST($2 AS text), (SELECT json_build_object(CAST($3 AS text), t1.\"name\") FROM \"customers\" t1 WHERE t1.\"id\" = t0.\"customer\"), CAST($4 AS text), (SELECT coalesce(json_agg(qt2.j ORDER BY qt2.n), '[]'::json) FROM (SELECT json_build_object(CAST($5 AS text), t2.\"qty\") AS j, row_number() OVER (ORDER BY t2.\"qty\" DESC, t2.\"id\" ASC) AS n FROM \"items\" t2 WHERE t2.\"order\" = t0.\"id\" ORDER BY t2.\"qty\" DESC, t2.\"id\" ASC LIMIT $6) qt2)) AS j, row_number() OVER (ORDER BY t0.\"id\" ASC) AS n FROM \"orders\" t0 ORDER BY t0.\"id\" ASC LIMIT $7) q"
+    );
+    let my = sql(
+        Dialect::MySql,
+        "orders",
+        "fields=id,items.qty&deep[items][_limit]=2",
+    )
+    .unwrap();
+    assert!(my.text().contains("JSON_EXTRACT((SELECT COALESCE(JSON_ARRAYAGG(JSON_OBJECT(?, t1.`qty`) ORDER BY t1.`id` ASC LIMIT ?), JSON_ARRAY()) FROM `items` t1 WHERE t1.`order` = t0.`id`), '$')"), "{}", my.text());
+    let lite = sql(Dialect::Sqlite, "orders", "fields=customer.*").unwrap();
+    assert!(lite.text().contains("json((SELECT json_object(?, t1.\"id\", ?, t1.\"name\") FROM \"customers\" t1 WHERE t1.\"id\" = t0.\"customer\"))"), "{}", lite.text());
+}
+
+#[test]
+fn star_lists_o2m_keys_and_relational_filters_use_exists() {
+    let s = sql(
+        Dialect::Sqlite,
+        "orders",
+        "filter[items][_some][qty][_gt]=3&filter[customer][name][_contains]=a_b",
+    )
+    .unwrap();
+    assert!(
+        s.text().contains("EXISTS (SELECT 1 FROM \"items\" t"),
+        "{}",
+        s.text()
+    );
+    assert!(
+        s.text().contains("EXISTS (SELECT 1 FROM \"customers\" t"),
+        "{}",
+        s.text()
+    );
+    assert!(s.text().contains("GLOB ?"), "{}", s.text());
+    assert!(
+        s.params().contains(&crate::db::Value::from("*a_b*")),
+        "{:?}",
+        s.params()
+    );
+    // `*` includes the o2m alias as an array of child keys.
+    assert!(
+        s.text().contains("json_group_array(json(qt"),
+        "{}",
+        s.text()
+    );
+}
+
+#[test]
+fn like_values_match_literally() {
+    let s = sql(
+        Dialect::Postgres,
+        "customers",
+        "filter[name][_icontains]=50%25_Off",
+    )
+    .unwrap();
+    assert!(
+        s.text().contains("LOWER(t0.\"name\") LIKE $3 ESCAPE '!'"),
+        "{}",
+        s.text()
+    );
+    assert_eq!(s.params()[2], crate::db::Value::from("%50!%!_off%"));
+}
+
+#[test]
+fn dynamic_now_and_functions() {
+    let s = sql(Dialect::Postgres, "orders", "fields=date_created_year&fields=year(date_created)&filter[date_created][_gt]=$NOW(-1 year)").unwrap_err();
+    assert!(
+        matches!(s, CompileError::Forbidden(_)),
+        "unknown field date_created_year"
+    );
+    let s = sql(
+        Dialect::Postgres,
+        "orders",
+        "fields=year(date_created)&filter[date_created][_gt]=$NOW(-1 year)",
+    )
+    .unwrap();
+    assert!(
+        s.text()
+            .contains("CAST(EXTRACT(YEAR FROM t0.\"date_created\") AS integer)"),
+        "{}",
+        s.text()
+    );
+    assert!(
+        s.text()
+            .contains("t0.\"date_created\" > CAST($2 AS timestamptz)"),
+        "{}",
+        s.text()
+    );
+    assert!(s
+        .params()
+        .contains(&crate::db::Value::from("2025-01-01 00:00:00.000")));
+}
+
+#[test]
+fn bad_queries_are_refused() {
+    let e = |qs: &str| sql(Dialect::Postgres, "orders", qs).unwrap_err();
+    assert_eq!(
+        e("fields=nope"),
+        CompileError::Forbidden("You don't have permission to access field \"nope\" in collection \"orders\" or it does not exist. Queried in root.".into())
+    );
+    assert!(
+        matches!(e("fields=customer.nope"), CompileError::Forbidden(m) if m.ends_with("Queried in \"customer\"."))
+    );
+    assert_eq!(
+        e("filter[amount][_contains]=1"),
+        CompileError::Invalid(
+            "\"float\" field type does not contain the \"_contains\" filter operator".into()
+        )
+    );
+    assert!(matches!(
+        e("filter[amount][_eq]=abc"),
+        CompileError::Invalid(_)
+    ));
+    assert!(matches!(
+        e("filter[customer][_some][name][_eq]=x"),
+        CompileError::Invalid(_)
+    ));
+    assert!(matches!(
+        e("filter[status][name][_eq]=x"),
+        CompileError::Invalid(_)
+    ));
+    assert!(matches!(e("sort=items.qty"), CompileError::Invalid(_)));
+    assert!(matches!(e("fields=year(status)"), CompileError::Invalid(_)));
+    assert!(matches!(
+        sql(Dialect::Postgres, "nope", ""),
+        Err(CompileError::Forbidden(_))
+    ));
+    let deep = format!("fields={}id", "customer.".repeat(12));
+    assert!(matches!(e(&deep), CompileError::Invalid(m) if m.contains("depth")));
+}
