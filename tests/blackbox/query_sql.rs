@@ -91,6 +91,16 @@ async fn read(db: &TestDb, collection: &str, qs: &str) -> (Value, Option<i64>, O
     (data, count("total_count"), count("filter_count"))
 }
 
+/// Numbers as f64, so `99` and `99.0` (same JSON value, different drivers) compare equal.
+fn num(v: Value) -> Value {
+    match v {
+        Value::Number(n) => json!(n.as_f64().unwrap()),
+        Value::Array(a) => Value::Array(a.into_iter().map(num).collect()),
+        Value::Object(o) => Value::Object(o.into_iter().map(|(k, v)| (k, num(v))).collect()),
+        other => other,
+    }
+}
+
 fn ids(v: &Value) -> Vec<i64> {
     v.as_array()
         .unwrap()
@@ -196,6 +206,43 @@ async fn reads_match_the_seed(kind: Kind) {
     // One statement carries the counts too.
     let (_, total, filtered) = read(&db, "orders", "filter[status][_eq]=Paid&meta=*&limit=1").await;
     assert_eq!((total, filtered), (Some(4), Some(2)));
+
+    // Aggregates and groups, in the same statement shape.
+    let (data, _, _) = read(
+        &db,
+        "orders",
+        "aggregate[count]=*&aggregate[sum]=amount&aggregate[max]=amount",
+    )
+    .await;
+    assert_eq!(
+        num(data),
+        num(json!([{"count": 4, "sum": {"amount": 156.5}, "max": {"amount": 99}}])),
+        "{kind:?}"
+    );
+    let (data, _, _) = read(
+        &db,
+        "orders",
+        "aggregate[count]=id&aggregate[avg]=amount&groupBy[]=status&filter[status][_nnull]=true",
+    )
+    .await;
+    assert_eq!(
+        num(data),
+        num(
+            json!([{"status": "Paid", "count": {"id": 2}, "avg": {"amount": 7.75}}, {"status": "Pending", "count": {"id": 1}, "avg": {"amount": 99}}])
+        ),
+        "{kind:?}"
+    );
+    let (data, _, _) = read(
+        &db,
+        "orders",
+        "aggregate[countDistinct]=customer&groupBy=year(created)&sort=-year(created)",
+    )
+    .await;
+    assert_eq!(
+        data,
+        json!([{"created_year": 2025, "countDistinct": {"customer": 2}}, {"created_year": 2024, "countDistinct": {"customer": 1}}, {"created_year": 2023, "countDistinct": {"customer": 1}}]),
+        "{kind:?}"
+    );
 
     // Timestamps come back in Directus's ISO form.
     let (data, _, _) = read(&db, "orders", "fields=created&filter[id][_eq]=1").await;

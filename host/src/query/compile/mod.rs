@@ -19,6 +19,7 @@
 //!
 //! Values are bound parameters (JSON keys included); identifiers come from the schema.
 
+mod aggregate;
 mod json;
 mod predicate;
 mod select;
@@ -193,6 +194,14 @@ impl<'s> Compiler<'s> {
     }
 
     fn read(&mut self, c: &'s Collection, query: &Query) -> Result<Sql, CompileError> {
+        if !query.aggregate.is_empty() {
+            return self.aggregate(c, query);
+        }
+        if !query.group_by.is_empty() {
+            return Err(CompileError::Invalid(
+                "\"groupBy\" needs an \"aggregate\"".into(),
+            ));
+        }
         let d = self.dialect;
         let node = select::Resolver {
             schema: self.schema,
