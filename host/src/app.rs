@@ -3,6 +3,7 @@
 
 use crate::config::Config;
 use crate::db::Db;
+use crate::registry::Registry;
 use crate::schema::service::SchemaService;
 
 pub struct AppState {
@@ -10,6 +11,8 @@ pub struct AppState {
     pub db: Db,
     pub schema: SchemaService,
     pub secret: Vec<u8>,
+    /// The modules (REST, …) and whether each is on.
+    pub modules: Registry,
     /// Identifies this process in `/server/health` (several hosts may share a database).
     pub service_id: String,
 }

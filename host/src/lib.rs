@@ -6,6 +6,8 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod http;
+pub mod items;
 pub mod query;
+pub mod registry;
 pub mod schema;
 pub mod system;

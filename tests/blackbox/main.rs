@@ -3,5 +3,6 @@
 
 mod harness;
 
+mod items_read;
 mod query_sql;
 mod server;

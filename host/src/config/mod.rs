@@ -44,6 +44,10 @@ pub struct Config {
     pub max_payload_size: usize,
     pub db_pool_max: u32,
     pub db_exclude_tables: Vec<String>,
+    /// `QUERY_LIMIT_DEFAULT`: items per page when a query names no limit.
+    pub query_limit_default: i64,
+    /// `MAX_RELATIONAL_DEPTH`: how deep fields, filters and sorts may follow relations.
+    pub max_relational_depth: usize,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -232,6 +236,22 @@ impl Config {
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty())
             .collect();
+        let query_limit_default = parse_num(vars, "QUERY_LIMIT_DEFAULT", 100i64)?;
+        if query_limit_default < 1 {
+            return Err(invalid(
+                "QUERY_LIMIT_DEFAULT",
+                &query_limit_default.to_string(),
+                "must be at least 1",
+            ));
+        }
+        let max_relational_depth = parse_num(vars, "MAX_RELATIONAL_DEPTH", 10usize)?;
+        if max_relational_depth < 2 {
+            return Err(invalid(
+                "MAX_RELATIONAL_DEPTH",
+                &max_relational_depth.to_string(),
+                "must be at least 2",
+            ));
+        }
         let secret = vars.get("SECRET").map(str::to_string);
         Ok(Config {
             db,
@@ -249,6 +269,8 @@ impl Config {
             max_payload_size,
             db_pool_max,
             db_exclude_tables,
+            query_limit_default,
+            max_relational_depth,
         })
     }
 

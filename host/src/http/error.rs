@@ -158,6 +158,46 @@ impl From<AuthError> for ApiError {
     }
 }
 
+impl From<crate::query::QueryError> for ApiError {
+    fn from(e: crate::query::QueryError) -> Self {
+        ApiError::invalid_query(e.reason)
+    }
+}
+
+impl From<crate::query::compile::CompileError> for ApiError {
+    fn from(e: crate::query::compile::CompileError) -> Self {
+        use crate::query::compile::CompileError;
+        match e {
+            CompileError::Forbidden(reason) => ApiError::forbidden_reason(reason),
+            CompileError::Invalid(reason) => ApiError::invalid_query(reason),
+        }
+    }
+}
+
+impl From<crate::items::ItemsError> for ApiError {
+    fn from(e: crate::items::ItemsError) -> Self {
+        use crate::items::ItemsError;
+        match e {
+            ItemsError::Query(q) => q.into(),
+            ItemsError::Compile(c) => c.into(),
+            ItemsError::Db(d) => d.into(),
+            ItemsError::Forbidden => ApiError::forbidden(),
+        }
+    }
+}
+
+/// Modules receive host errors in the same Directus terms the edge would answer with.
+impl From<ApiError> for rectus_sdk::HostError {
+    fn from(e: ApiError) -> Self {
+        rectus_sdk::HostError {
+            status: e.status.as_u16(),
+            code: e.code,
+            message: e.message,
+            extensions: e.extensions,
+        }
+    }
+}
+
 impl From<SchemaError> for ApiError {
     fn from(e: SchemaError) -> Self {
         match e {

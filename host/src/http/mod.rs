@@ -8,6 +8,7 @@ pub mod auth_routes;
 pub mod error;
 pub mod extract;
 pub mod log;
+pub mod modules;
 pub mod schema_routes;
 pub mod server_routes;
 
@@ -25,6 +26,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(server_routes::routes())
         .merge(auth_routes::routes())
         .merge(schema_routes::routes())
+        .merge(modules::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))

@@ -43,7 +43,7 @@ pub enum Output<'s> {
         key: String,
         relation: Relation<'s>,
         node: Node<'s>,
-        query: Query,
+        query: Box<Query>,
     },
     /// A one-to-many not expanded: the array of related primary keys.
     ToManyKeys {
@@ -63,7 +63,7 @@ impl Tree {
     fn insert(&mut self, path: &[&str]) {
         match path {
             [] => {}
-            ["*", rest @ ..] if rest.is_empty() => self.star = true,
+            ["*"] => self.star = true,
             [head, rest @ ..] => {
                 let child = self.children.entry(head.to_string()).or_default();
                 child.insert(rest);
@@ -253,7 +253,7 @@ impl<'s> Resolver<'s> {
                 key: key.to_string(),
                 relation: rel,
                 node,
-                query: deep,
+                query: Box::new(deep),
             },
         })
     }

@@ -1,0 +1,102 @@
+//! The items service: every read (and, with the REST issue's writes, every write) of user
+//! collections goes through here, whichever module asks. It parses the query, compiles it
+//! against the current schema snapshot into one statement, runs it, and hands back the
+//! JSON text the database built.
+//!
+//! Owns: running item queries. Must not touch: HTTP (modules do), SQL text (the query
+//! compiler builds it).
+
+use crate::db::{Db, DbError};
+use crate::query::compile::{compile_read, CompileError, ReadOptions};
+use crate::query::{Condition, Filter, Op, Query, QueryError};
+use crate::schema::Schema;
+use serde_json::Value as Json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ItemsError {
+    #[error(transparent)]
+    Query(#[from] QueryError),
+    #[error(transparent)]
+    Compile(#[from] CompileError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// A missing item, answered like an unreadable one.
+    #[error("forbidden")]
+    Forbidden,
+}
+
+/// The result of a list read: the JSON array text and the counts asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    pub data: String,
+    pub total_count: Option<i64>,
+    pub filter_count: Option<i64>,
+}
+
+pub async fn read(
+    db: &Db,
+    schema: &Schema,
+    collection: &str,
+    query: &Query,
+    opts: &ReadOptions,
+) -> Result<Page, ItemsError> {
+    let sql = compile_read(schema, collection, query, opts)?;
+    let row = db.fetch_optional(&sql).await?.unwrap_or_default();
+    let data = match row.get("data") {
+        Some(Json::String(s)) => s.clone(),
+        Some(Json::Null) | None => "[]".to_string(),
+        Some(other) => other.to_string(),
+    };
+    let count = |k: &str| {
+        row.get(k)
+            .and_then(|v| v.as_i64().or_else(|| v.as_str()?.parse().ok()))
+    };
+    Ok(Page {
+        data,
+        total_count: count("total_count"),
+        filter_count: count("filter_count"),
+    })
+}
+
+/// One item by primary key: the query's fields and deep, filtered to that key. Answers
+/// `Forbidden` when there is no such item (or the key cannot be one).
+pub async fn read_one(
+    db: &Db,
+    schema: &Schema,
+    collection: &str,
+    key: &str,
+    query: &Query,
+    opts: &ReadOptions,
+) -> Result<String, ItemsError> {
+    let pk = schema
+        .collection(collection)
+        .and_then(|c| c.primary_key())
+        .ok_or_else(|| CompileError::collection_forbidden(collection))?;
+    let mut q = query.clone();
+    let by_key = Filter::Field {
+        key: pk.to_string(),
+        condition: Condition::Ops(vec![(Op::Eq, Json::String(key.to_string()))]),
+    };
+    q.filter = Some(match q.filter.take() {
+        Some(f) => Filter::And(vec![by_key, f]),
+        None => by_key,
+    });
+    q.limit = Some(1);
+    q.offset = None;
+    q.page = None;
+    q.sort.clear();
+    q.meta.clear();
+    let page = match read(db, schema, collection, &q, opts).await {
+        // A key that is not even of the key's type (`/items/orders/abc`) is simply not there.
+        Err(ItemsError::Compile(CompileError::Invalid(_))) if query.filter.is_none() => {
+            return Err(ItemsError::Forbidden)
+        }
+        other => other?,
+    };
+    let items: Vec<Json> = serde_json::from_str(&page.data).map_err(|_| ItemsError::Forbidden)?;
+    items
+        .into_iter()
+        .next()
+        .map(|i| i.to_string())
+        .ok_or(ItemsError::Forbidden)
+}

@@ -1,0 +1,101 @@
+//! The module registry: every module the host runs, with its id, kind, source and enabled
+//! state. A disabled module's routes answer `404 ROUTE_NOT_FOUND` at once, without a
+//! restart. Built-in modules (REST now) are linked natively and registered here like any
+//! other; the extension issue adds guests and persists the state in `rectus_extensions`.
+//!
+//! Owns: which module serves which mount point, and the native [`rectus_sdk::Host`]
+//! implementation handed to linked modules. Must not touch: what modules do with requests.
+
+mod native;
+
+pub use native::NativeHost;
+
+use crate::app::AppState;
+use rectus_sdk::{Context, Endpoint, Request, Response};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+type BoxFuture = Pin<Box<dyn Future<Output = Response> + Send>>;
+type Handler = Arc<dyn Fn(Arc<AppState>, Context, Request) -> BoxFuture + Send + Sync>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Builtin,
+}
+
+pub struct Module {
+    pub id: &'static str,
+    pub kind: &'static str,
+    pub source: Source,
+    pub version: &'static str,
+    pub mount: &'static str,
+    enabled: AtomicBool,
+    handler: Handler,
+}
+
+impl Module {
+    pub fn enabled(&self) -> bool {
+        self.enabled.load(Ordering::Acquire)
+    }
+
+    pub fn set_enabled(&self, on: bool) {
+        self.enabled.store(on, Ordering::Release);
+    }
+}
+
+#[derive(Default)]
+pub struct Registry {
+    modules: Vec<Module>,
+}
+
+impl Registry {
+    /// The built-in modules, all enabled.
+    pub fn builtin() -> Self {
+        let mut r = Registry::default();
+        r.add_native("rest", "endpoint", rectus_rest::Rest);
+        r
+    }
+
+    fn add_native<E: Endpoint>(&mut self, id: &'static str, kind: &'static str, endpoint: E) {
+        let mount = endpoint.mount();
+        let endpoint = Arc::new(endpoint);
+        let handler: Handler = Arc::new(move |state, ctx, req| {
+            let endpoint = endpoint.clone();
+            Box::pin(async move {
+                let host = NativeHost::new(state);
+                endpoint.handle(&host, &ctx, req).await
+            })
+        });
+        self.modules.push(Module {
+            id,
+            kind,
+            source: Source::Builtin,
+            version: env!("CARGO_PKG_VERSION"),
+            mount,
+            enabled: AtomicBool::new(true),
+            handler,
+        });
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Module> {
+        self.modules.iter().find(|m| m.id == id)
+    }
+
+    pub fn modules(&self) -> &[Module] {
+        &self.modules
+    }
+
+    /// The enabled module mounted at `mount`, ready to handle a request.
+    pub fn endpoint(
+        &self,
+        mount: &str,
+    ) -> Option<impl Fn(Arc<AppState>, Context, Request) -> BoxFuture + '_> {
+        let m = self
+            .modules
+            .iter()
+            .find(|m| m.mount == mount && m.enabled())?;
+        Some(move |state, ctx, req| (m.handler)(state, ctx, req))
+    }
+}

@@ -1,0 +1,194 @@
+//! The Rectus module SDK: the contract between the host and a module.
+//!
+//! A module (the REST API, GraphQL, a flow operation, a user's endpoint) is written
+//! against [`Host`] — the capabilities the host offers — and implements a module trait
+//! such as [`Endpoint`]. Built-in modules are linked natively: the host implements `Host`
+//! directly. The extension issue adds the second backend, where `Host` is implemented
+//! over WIT imports and the same module source builds as a WebAssembly component.
+//!
+//! Data crosses as typed records where the shape is fixed (requests, responses, errors)
+//! and as JSON where it is user data (queries, items). Item reads come back as JSON
+//! *text*, already serialised by the database, so a module can pass it on without
+//! parsing it.
+
+use serde_json::Value as Json;
+use std::future::Future;
+
+/// The caller a module acts for. Created by the host; a module passes it back unchanged
+/// to every [`Host`] call, and the host decides what it may do.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub user: Option<String>,
+    pub role: Option<String>,
+    pub admin: bool,
+}
+
+/// An HTTP request routed to a module, with the path below the module's mount point.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    /// Path segments below the mount point, percent-decoded (`/items/orders/1` → `["orders", "1"]`).
+    pub segments: Vec<String>,
+    /// The raw query string, without `?`.
+    pub query: String,
+    pub body: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// `{"data": <raw json text>}` (and `"meta"` when given) without re-parsing the data.
+    pub fn data_raw(data: &str, meta: Option<Json>) -> Response {
+        let mut body = String::with_capacity(data.len() + 16);
+        body.push_str("{\"data\":");
+        body.push_str(data);
+        if let Some(meta) = meta {
+            body.push_str(",\"meta\":");
+            body.push_str(&meta.to_string());
+        }
+        body.push('}');
+        Response {
+            status: 200,
+            content_type: "application/json; charset=utf-8",
+            headers: Vec::new(),
+            body: body.into_bytes(),
+        }
+    }
+
+    pub fn no_content() -> Response {
+        Response {
+            status: 204,
+            content_type: "text/plain",
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// The Directus error envelope.
+    pub fn error(e: &HostError) -> Response {
+        let mut ext = e.extensions.clone();
+        ext.insert("code".into(), Json::from(e.code));
+        let body = serde_json::json!({"errors": [{"message": e.message, "extensions": ext}]});
+        Response {
+            status: e.status,
+            content_type: "application/json; charset=utf-8",
+            headers: Vec::new(),
+            body: body.to_string().into_bytes(),
+        }
+    }
+}
+
+/// An error the host reports to a module, already in Directus's terms (code and HTTP
+/// status), so every module renders the same envelope.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostError {
+    pub status: u16,
+    pub code: &'static str,
+    pub message: String,
+    /// Error-specific extensions (`reason`, `path`, `field` …); `code` is added on output.
+    pub extensions: serde_json::Map<String, Json>,
+}
+
+impl HostError {
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        HostError {
+            status,
+            code,
+            message: message.into(),
+            extensions: serde_json::Map::new(),
+        }
+    }
+
+    pub fn with(mut self, key: &str, value: impl Into<Json>) -> Self {
+        self.extensions.insert(key.to_string(), value.into());
+        self
+    }
+
+    pub fn forbidden() -> Self {
+        Self::new(
+            403,
+            "FORBIDDEN",
+            "You don't have permission to access this.",
+        )
+    }
+
+    pub fn route_not_found(path: &str) -> Self {
+        Self::new(
+            404,
+            "ROUTE_NOT_FOUND",
+            format!("Route {path} doesn't exist."),
+        )
+        .with("path", path)
+    }
+
+    pub fn invalid_payload(reason: impl Into<String>) -> Self {
+        let reason = reason.into();
+        Self::new(
+            400,
+            "INVALID_PAYLOAD",
+            format!("Invalid payload. {}.", reason.trim_end_matches('.')),
+        )
+        .with("reason", reason)
+    }
+}
+
+/// A page of items: the JSON array as text, and the counts `meta` asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Items {
+    pub data: String,
+    pub total_count: Option<i64>,
+    pub filter_count: Option<i64>,
+}
+
+/// A query as the client sent it: a raw query string (`GET`) or a JSON object (`SEARCH`
+/// bodies, `PATCH {query}`).
+#[derive(Debug, Clone)]
+pub enum QueryInput {
+    String(String),
+    Json(Json),
+}
+
+/// What the host offers a module. Every item call goes through the host's items service,
+/// under the caller's [`Context`]: access rules and events always apply.
+pub trait Host: Send + Sync {
+    /// Items of `collection` matching `query`.
+    fn read_items(
+        &self,
+        ctx: &Context,
+        collection: &str,
+        query: QueryInput,
+    ) -> impl Future<Output = Result<Items, HostError>> + Send;
+
+    /// One item by primary key, as JSON text; a missing or unreadable item is
+    /// `403 FORBIDDEN`, so existence does not leak.
+    fn read_item(
+        &self,
+        ctx: &Context,
+        collection: &str,
+        key: &str,
+        query: QueryInput,
+    ) -> impl Future<Output = Result<String, HostError>> + Send;
+
+    /// Whether `collection` is a singleton (served as one object, not a list).
+    fn is_singleton(&self, collection: &str) -> bool;
+}
+
+/// A module that serves HTTP under a mount point (`/items` for REST, `/<id>` for a
+/// user's endpoint).
+pub trait Endpoint: Send + Sync + 'static {
+    /// The first path segment it is mounted at.
+    fn mount(&self) -> &'static str;
+
+    fn handle<H: Host>(
+        &self,
+        host: &H,
+        ctx: &Context,
+        req: Request,
+    ) -> impl Future<Output = Response> + Send;
+}
