@@ -4,5 +4,6 @@
 mod harness;
 
 mod items_read;
+mod items_write;
 mod query_sql;
 mod server;

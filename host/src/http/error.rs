@@ -174,6 +174,40 @@ impl From<crate::query::compile::CompileError> for ApiError {
     }
 }
 
+impl From<crate::items::payload::PayloadError> for ApiError {
+    fn from(e: crate::items::payload::PayloadError) -> Self {
+        use crate::items::payload::PayloadError;
+        let message = e.to_string();
+        match e {
+            PayloadError::Required { field } => {
+                ApiError::new(StatusCode::BAD_REQUEST, "FAILED_VALIDATION", message)
+                    .with("field", field.clone())
+                    .with("path", Json::Array(Vec::new()))
+                    .with("type", "required")
+            }
+            PayloadError::NotNull { field } => {
+                ApiError::new(StatusCode::BAD_REQUEST, "FAILED_VALIDATION", message)
+                    .with("field", field.clone())
+                    .with("path", Json::Array(Vec::new()))
+                    .with("type", "nnull")
+            }
+            PayloadError::Invalid { field, reason } => {
+                ApiError::invalid_payload(format!("Invalid value for field \"{field}\": {reason}"))
+                    .with("field", field)
+            }
+            PayloadError::TooLong { field, .. } => {
+                ApiError::new(StatusCode::BAD_REQUEST, "VALUE_TOO_LONG", message)
+                    .with("field", field)
+            }
+            PayloadError::OutOfRange { field } => {
+                ApiError::new(StatusCode::BAD_REQUEST, "VALUE_OUT_OF_RANGE", message)
+                    .with("field", field)
+            }
+            PayloadError::NotAnObject => ApiError::invalid_payload("Each item must be an object"),
+        }
+    }
+}
+
 impl From<crate::items::ItemsError> for ApiError {
     fn from(e: crate::items::ItemsError) -> Self {
         use crate::items::ItemsError;
@@ -182,6 +216,7 @@ impl From<crate::items::ItemsError> for ApiError {
             ItemsError::Compile(c) => c.into(),
             ItemsError::Db(d) => d.into(),
             ItemsError::Forbidden => ApiError::forbidden(),
+            ItemsError::Payload(p) => p.into(),
         }
     }
 }

@@ -6,6 +6,9 @@
 //! Owns: running item queries. Must not touch: HTTP (modules do), SQL text (the query
 //! compiler builds it).
 
+pub mod payload;
+pub mod write;
+
 use crate::db::{Db, DbError};
 use crate::query::compile::{compile_read, CompileError, ReadOptions};
 use crate::query::{Condition, Filter, Op, Query, QueryError};
@@ -20,9 +23,36 @@ pub enum ItemsError {
     Compile(#[from] CompileError),
     #[error(transparent)]
     Db(#[from] DbError),
+    #[error(transparent)]
+    Payload(#[from] payload::PayloadError),
     /// A missing item, answered like an unreadable one.
     #[error("forbidden")]
     Forbidden,
+}
+
+/// The primary keys of the items a query selects (for updates and deletes by query).
+pub async fn keys_of(
+    db: &Db,
+    schema: &Schema,
+    collection: &str,
+    query: &Query,
+    opts: &ReadOptions,
+) -> Result<Vec<Json>, ItemsError> {
+    let pk = schema
+        .collection(collection)
+        .and_then(|c| c.primary_key())
+        .ok_or_else(|| CompileError::collection_forbidden(collection))?;
+    let mut q = query.clone();
+    q.fields = Some(vec![pk.to_string()]);
+    q.meta.clear();
+    q.deep.clear();
+    q.alias.clear();
+    let page = read(db, schema, collection, &q, opts).await?;
+    let rows: Vec<Json> = serde_json::from_str(&page.data).unwrap_or_default();
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| r.get(pk).cloned())
+        .collect())
 }
 
 /// The result of a list read: the JSON array text and the counts asked for.

@@ -6,7 +6,8 @@ use crate::http::error::ApiError;
 use crate::items;
 use crate::query::compile::ReadOptions;
 use crate::query::{parse_json, parse_query_string, Query};
-use rectus_sdk::{Context, Host, HostError, Items, QueryInput};
+use rectus_sdk::{Context, Host, HostError, Items, QueryInput, Target};
+use serde_json::Value as Json;
 use std::sync::Arc;
 
 pub struct NativeHost {
@@ -23,6 +24,30 @@ impl NativeHost {
             default_limit: self.state.config.query_limit_default,
             max_depth: self.state.config.max_relational_depth,
             now: chrono::Utc::now(),
+        }
+    }
+}
+
+fn host_error(e: items::ItemsError) -> HostError {
+    HostError::from(ApiError::from(e))
+}
+
+impl NativeHost {
+    /// The keys a write targets: given, or selected by a query.
+    async fn keys(
+        &self,
+        schema: &crate::schema::Schema,
+        collection: &str,
+        target: Target,
+    ) -> Result<Vec<Json>, HostError> {
+        match target {
+            Target::Keys(keys) => Ok(keys),
+            Target::Query(q) => {
+                let query = parse(&q)?;
+                items::keys_of(&self.state.db, schema, collection, &query, &self.options())
+                    .await
+                    .map_err(host_error)
+            }
         }
     }
 }
@@ -85,6 +110,89 @@ impl Host for NativeHost {
         )
         .await
         .map_err(|e| HostError::from(ApiError::from(e)))
+    }
+
+    async fn create_items(
+        &self,
+        ctx: &Context,
+        collection: &str,
+        payload: Json,
+    ) -> Result<Vec<Json>, HostError> {
+        require_admin(ctx)?;
+        let schema = self.state.schema.current();
+        items::write::create(
+            &self.state.db,
+            &schema,
+            collection,
+            ctx.user.as_deref(),
+            &payload,
+        )
+        .await
+        .map_err(host_error)
+    }
+
+    async fn update_items(
+        &self,
+        ctx: &Context,
+        collection: &str,
+        target: Target,
+        data: Json,
+    ) -> Result<Vec<Json>, HostError> {
+        require_admin(ctx)?;
+        let schema = self.state.schema.current();
+        let keys = self.keys(&schema, collection, target).await?;
+        items::write::update(
+            &self.state.db,
+            &schema,
+            collection,
+            ctx.user.as_deref(),
+            &keys,
+            &data,
+        )
+        .await
+        .map_err(host_error)
+    }
+
+    async fn update_batch(
+        &self,
+        ctx: &Context,
+        collection: &str,
+        batch: Vec<Json>,
+    ) -> Result<Vec<Json>, HostError> {
+        require_admin(ctx)?;
+        let schema = self.state.schema.current();
+        items::write::update_batch(
+            &self.state.db,
+            &schema,
+            collection,
+            ctx.user.as_deref(),
+            &batch,
+        )
+        .await
+        .map_err(host_error)
+    }
+
+    async fn delete_items(
+        &self,
+        ctx: &Context,
+        collection: &str,
+        target: Target,
+    ) -> Result<(), HostError> {
+        require_admin(ctx)?;
+        let schema = self.state.schema.current();
+        let keys = self.keys(&schema, collection, target).await?;
+        items::write::delete(&self.state.db, &schema, collection, &keys)
+            .await
+            .map_err(host_error)
+    }
+
+    fn primary_key(&self, collection: &str) -> Option<String> {
+        self.state
+            .schema
+            .current()
+            .collection(collection)?
+            .primary_key()
+            .map(str::to_string)
     }
 
     fn is_singleton(&self, collection: &str) -> bool {

@@ -175,8 +175,51 @@ pub trait Host: Send + Sync {
         query: QueryInput,
     ) -> impl Future<Output = Result<String, HostError>> + Send;
 
+    /// Creates one item (object) or several (array), in one transaction. Returns the keys.
+    fn create_items(
+        &self,
+        ctx: &Context,
+        collection: &str,
+        payload: Json,
+    ) -> impl Future<Output = Result<Vec<Json>, HostError>> + Send;
+
+    /// Applies `data` to the targeted items, in one transaction. Returns their keys.
+    fn update_items(
+        &self,
+        ctx: &Context,
+        collection: &str,
+        target: Target,
+        data: Json,
+    ) -> impl Future<Output = Result<Vec<Json>, HostError>> + Send;
+
+    /// Updates each object by the primary key it carries, in one transaction.
+    fn update_batch(
+        &self,
+        ctx: &Context,
+        collection: &str,
+        items: Vec<Json>,
+    ) -> impl Future<Output = Result<Vec<Json>, HostError>> + Send;
+
+    /// Deletes the targeted items, in one transaction.
+    fn delete_items(
+        &self,
+        ctx: &Context,
+        collection: &str,
+        target: Target,
+    ) -> impl Future<Output = Result<(), HostError>> + Send;
+
     /// Whether `collection` is a singleton (served as one object, not a list).
     fn is_singleton(&self, collection: &str) -> bool;
+
+    /// The primary key field of `collection`, if it can be served.
+    fn primary_key(&self, collection: &str) -> Option<String>;
+}
+
+/// Which items a write applies to.
+#[derive(Debug, Clone)]
+pub enum Target {
+    Keys(Vec<Json>),
+    Query(QueryInput),
 }
 
 /// A module that serves HTTP under a mount point (`/items` for REST, `/<id>` for a
