@@ -98,6 +98,46 @@ async fn lists_and_reads_items(kind: Kind) {
     assert_eq!(rows[0]["status"], "Paid");
     assert_eq!(rows[0]["sum"]["amount"].as_f64(), Some(40.0));
 
+    // Exports are downloads of the data alone.
+    let r = server
+        .get("/items/orders?fields=id,status&sort=id&export=csv")
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.headers["content-type"], "text/csv");
+    let disposition = r.headers["content-disposition"].to_str().unwrap();
+    assert!(
+        disposition.starts_with("attachment; filename=\"orders ")
+            && disposition.ends_with(".csv\""),
+        "{disposition}"
+    );
+    assert_eq!(
+        r.body,
+        json!("\"id\",\"status\"\n1,\"Paid\"\n2,\"Pending\"\n3,\"Paid\"\n")
+    );
+    let r = server
+        .get("/items/orders?fields=id&limit=2&export=json")
+        .await;
+    assert_eq!(r.body, json!([{"id": 1}, {"id": 2}]));
+    let r = server
+        .get("/items/orders?fields=id&limit=1&export=yaml")
+        .await;
+    assert_eq!(r.body, json!("- id: 1\n"));
+    let r = server
+        .get("/items/orders?fields=id,status&limit=1&export=xml")
+        .await;
+    assert!(
+        r.body
+            .as_str()
+            .unwrap()
+            .contains("<data><id>1</id><status>Paid</status></data>"),
+        "{}",
+        r.body
+    );
+    server
+        .get("/items/orders?export=pdf")
+        .await
+        .assert_error(400, "INVALID_QUERY");
+
     // A singleton is one object.
     let r = server.get("/items/site").await;
     assert_eq!(

@@ -6,6 +6,8 @@
 //! transactions and SQL are the host's: every call goes through [`Host`]. It depends on
 //! `rectus-sdk` and nothing of the host, so the same source can load as a component.
 
+mod export;
+
 use rectus_sdk::{Context, Endpoint, Host, HostError, QueryInput, Request, Response, Target};
 use serde_json::{json, Map, Value as Json};
 
@@ -29,7 +31,17 @@ async fn route<H: Host>(host: &H, ctx: &Context, req: &Request) -> Result<Respon
     let path = format!("/items/{}", req.segments.join("/"));
     let query = || QueryInput::String(req.query.clone());
     match (req.method.as_str(), req.segments.as_slice()) {
-        ("GET", [c]) => list(host, ctx, c, query()).await,
+        ("GET", [c]) => {
+            let response = list(host, ctx, c, query()).await?;
+            match export::Format::from_query(&req.query) {
+                // `list` produced `{"data": …}`; the download is the data alone.
+                Some(format) => {
+                    let body: Json = serde_json::from_slice(&response.body).unwrap_or(Json::Null);
+                    Ok(export::download(c, format, &body["data"].to_string()))
+                }
+                None => Ok(response),
+            }
+        }
         ("SEARCH", [c]) => {
             let body = body(req)?;
             if let Some(keys) = body.get("keys") {
