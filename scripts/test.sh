@@ -30,7 +30,7 @@ step "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
 threads=${TEST_THREADS:-4}
-step "cargo test --workspace -- --test-threads=$threads $*"
+step "cargo test --workspace -- --test-threads=$threads${*:+ $*}"
 cargo test --workspace -- --test-threads="$threads" "$@"
 
 step "all checks passed"

@@ -577,3 +577,26 @@ async fn load(port: u16) -> Result<Duration> {
     }
     Ok(t0.elapsed())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats_use_nearest_rank_p95_and_middle_median() {
+        let ms =
+            |v: &[u64]| -> Vec<Duration> { v.iter().map(|&n| Duration::from_millis(n)).collect() };
+        let s = stats(&ms(&(1..=20).collect::<Vec<_>>()));
+        assert_eq!((s.min, s.median, s.p95, s.max), (1.0, 10.5, 19.0, 20.0));
+        let s = stats(&ms(&[5, 1, 3]));
+        assert_eq!((s.min, s.median, s.p95, s.max), (1.0, 3.0, 5.0, 5.0));
+    }
+
+    #[test]
+    fn swaps_the_database_in_a_url() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/postgres", "x").unwrap(),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+    }
+}
