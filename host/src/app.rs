@@ -11,6 +11,8 @@ pub struct AppState {
     pub db: Db,
     pub schema: SchemaService,
     pub secret: Vec<u8>,
+    /// Filter and action events of every write.
+    pub events: crate::events::Bus,
     /// The modules (REST, …) and whether each is on.
     pub modules: Registry,
     /// Identifies this process in `/server/health` (several hosts may share a database).

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod events;
 pub mod http;
 pub mod items;
 pub mod query;

@@ -3,6 +3,8 @@
 
 mod harness;
 
+mod events;
+
 mod items_read;
 mod items_write;
 mod query_sql;

@@ -160,6 +160,7 @@ pub async fn start(config: Config) -> Result<(), CliError> {
         db: db.clone(),
         schema,
         secret,
+        events: crate::events::Bus::default(),
         modules: crate::registry::Registry::builtin(),
         service_id: uuid::Uuid::new_v4().to_string(),
     });

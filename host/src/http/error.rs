@@ -217,6 +217,9 @@ impl From<crate::items::ItemsError> for ApiError {
             ItemsError::Db(d) => d.into(),
             ItemsError::Forbidden => ApiError::forbidden(),
             ItemsError::Payload(p) => p.into(),
+            ItemsError::Rejected(r) => {
+                ApiError::new(StatusCode::BAD_REQUEST, "FAILED_VALIDATION", r.message)
+            }
         }
     }
 }

@@ -25,6 +25,9 @@ pub enum ItemsError {
     Db(#[from] DbError),
     #[error(transparent)]
     Payload(#[from] payload::PayloadError),
+    /// A filter handler refused the write.
+    #[error(transparent)]
+    Rejected(#[from] crate::events::Rejection),
     /// A missing item, answered like an unreadable one.
     #[error("forbidden")]
     Forbidden,

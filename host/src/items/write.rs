@@ -4,6 +4,7 @@
 use super::payload::{coerce, Mode, PayloadError, Row, Writer};
 use super::ItemsError;
 use crate::db::{Db, Dialect, Sql, Tx, Value};
+use crate::events::Bus;
 use crate::query::compile::CompileError;
 use crate::schema::types::pg_cast;
 use crate::schema::{Collection, Schema};
@@ -29,29 +30,42 @@ fn key_value(c: &Collection, pk: &str, key: &Json) -> Result<Value, ItemsError> 
     coerce(&c.fields[pk], key).map_err(|_| ItemsError::Forbidden)
 }
 
-/// Creates one item (object) or several (array). Returns their primary keys.
+/// Who writes, and the bus their writes are announced on.
+pub struct WriteContext<'a> {
+    pub db: &'a Db,
+    pub schema: &'a Schema,
+    pub bus: &'a Bus,
+    pub user: Option<&'a str>,
+}
+
+/// Creates one item (object) or several (array). Returns their primary keys. Each item's
+/// payload passes the `create` filter handlers first; the action events follow the commit.
 pub async fn create(
-    db: &Db,
-    schema: &Schema,
+    w: &WriteContext<'_>,
     collection: &str,
-    user: Option<&str>,
     payload: &Json,
 ) -> Result<Vec<Json>, ItemsError> {
-    let (c, pk) = target(schema, collection)?;
-    let objects: Vec<&Json> = match payload {
-        Json::Array(items) => items.iter().collect(),
-        other => vec![other],
+    let (c, pk) = target(w.schema, collection)?;
+    let objects: Vec<Json> = match payload {
+        Json::Array(items) => items.clone(),
+        other => vec![other.clone()],
     };
     let writer = Writer {
         collection: c,
-        user,
+        user: w.user,
         now: Utc::now(),
     };
     let mut rows = Vec::with_capacity(objects.len());
-    for o in &objects {
-        rows.push(writer.row(o, Mode::Create).await?);
+    let mut filtered = Vec::with_capacity(objects.len());
+    for o in objects {
+        if !o.is_object() {
+            return Err(PayloadError::NotAnObject.into());
+        }
+        let o = w.bus.filter("create", collection, o, &[], w.user).await?;
+        rows.push(writer.row(&o, Mode::Create).await?);
+        filtered.push(o);
     }
-    let mut tx = db.begin().await?;
+    let mut tx = w.db.begin().await?;
     let mut keys = Vec::with_capacity(rows.len());
     let mut explicit_key = false;
     for row in &rows {
@@ -67,6 +81,10 @@ pub async fn create(
         resync_sequence(&mut tx, c, pk).await?;
     }
     tx.commit().await?;
+    for (payload, key) in filtered.into_iter().zip(&keys) {
+        w.bus
+            .action("create", collection, payload, vec![key.clone()], w.user);
+    }
     Ok(keys)
 }
 
@@ -145,38 +163,40 @@ fn value_json(v: &Value) -> Json {
 
 /// Applies `data` to the items with these keys. Returns the keys.
 pub async fn update(
-    db: &Db,
-    schema: &Schema,
+    w: &WriteContext<'_>,
     collection: &str,
-    user: Option<&str>,
     keys: &[Json],
     data: &Json,
 ) -> Result<Vec<Json>, ItemsError> {
-    let (c, pk) = target(schema, collection)?;
+    let (c, pk) = target(w.schema, collection)?;
     let writer = Writer {
         collection: c,
-        user,
+        user: w.user,
         now: Utc::now(),
     };
-    let row = writer.row(data, Mode::Update).await?;
-    let mut tx = db.begin().await?;
+    let data = w
+        .bus
+        .filter("update", collection, data.clone(), keys, w.user)
+        .await?;
+    let row = writer.row(&data, Mode::Update).await?;
+    let mut tx = w.db.begin().await?;
     update_rows(&mut tx, c, pk, keys, &row).await?;
     tx.commit().await?;
+    w.bus
+        .action("update", collection, data, keys.to_vec(), w.user);
     Ok(keys.to_vec())
 }
 
-/// Updates each object by the primary key it carries.
+/// Updates each object by the primary key it carries, all in one transaction.
 pub async fn update_batch(
-    db: &Db,
-    schema: &Schema,
+    w: &WriteContext<'_>,
     collection: &str,
-    user: Option<&str>,
     items: &[Json],
 ) -> Result<Vec<Json>, ItemsError> {
-    let (c, pk) = target(schema, collection)?;
+    let (c, pk) = target(w.schema, collection)?;
     let writer = Writer {
         collection: c,
-        user,
+        user: w.user,
         now: Utc::now(),
     };
     let mut work = Vec::with_capacity(items.len());
@@ -187,16 +207,38 @@ pub async fn update_batch(
             .ok_or_else(|| PayloadError::Invalid {
                 field: pk.to_string(),
                 reason: "each item of a batch update needs its primary key".into(),
-            })?;
-        work.push((key.clone(), writer.row(item, Mode::Update).await?));
+            })?
+            .clone();
+        let data = w
+            .bus
+            .filter(
+                "update",
+                collection,
+                item.clone(),
+                std::slice::from_ref(&key),
+                w.user,
+            )
+            .await?;
+        let row: Row = writer
+            .row(&data, Mode::Update)
+            .await?
+            .into_iter()
+            .filter(|(k, _, _)| k != pk)
+            .collect();
+        work.push((key, data, row));
     }
-    let mut tx = db.begin().await?;
-    for (key, row) in &work {
-        let row: Row = row.iter().filter(|(k, _, _)| k != pk).cloned().collect();
-        update_rows(&mut tx, c, pk, std::slice::from_ref(key), &row).await?;
+    let mut tx = w.db.begin().await?;
+    for (key, _, row) in &work {
+        update_rows(&mut tx, c, pk, std::slice::from_ref(key), row).await?;
     }
     tx.commit().await?;
-    Ok(work.into_iter().map(|(k, _)| k).collect())
+    let mut keys = Vec::with_capacity(work.len());
+    for (key, data, _) in work {
+        w.bus
+            .action("update", collection, data, vec![key.clone()], w.user);
+        keys.push(key);
+    }
+    Ok(keys)
 }
 
 async fn update_rows(
@@ -247,20 +289,35 @@ fn where_keys(sql: &mut Sql, c: &Collection, pk: &str, keys: &[Json]) -> Result<
 
 /// Deletes the items with these keys.
 pub async fn delete(
-    db: &Db,
-    schema: &Schema,
+    w: &WriteContext<'_>,
     collection: &str,
     keys: &[Json],
 ) -> Result<(), ItemsError> {
-    let (c, pk) = target(schema, collection)?;
+    let (c, pk) = target(w.schema, collection)?;
     if keys.is_empty() {
         return Ok(());
     }
-    let mut sql = db.sql();
+    w.bus
+        .filter(
+            "delete",
+            collection,
+            Json::Array(keys.to_vec()),
+            keys,
+            w.user,
+        )
+        .await?;
+    let mut sql = w.db.sql();
     sql.push("DELETE FROM ").ident(&c.name);
     where_keys(&mut sql, c, pk, keys)?;
-    let mut tx = db.begin().await?;
+    let mut tx = w.db.begin().await?;
     tx.execute(&sql).await?;
     tx.commit().await?;
+    w.bus.action(
+        "delete",
+        collection,
+        Json::Array(keys.to_vec()),
+        keys.to_vec(),
+        w.user,
+    );
     Ok(())
 }

@@ -33,6 +33,19 @@ fn host_error(e: items::ItemsError) -> HostError {
 }
 
 impl NativeHost {
+    fn writer<'a>(
+        &'a self,
+        schema: &'a crate::schema::Schema,
+        ctx: &'a Context,
+    ) -> items::write::WriteContext<'a> {
+        items::write::WriteContext {
+            db: &self.state.db,
+            schema,
+            bus: &self.state.events,
+            user: ctx.user.as_deref(),
+        }
+    }
+
     /// The keys a write targets: given, or selected by a query.
     async fn keys(
         &self,
@@ -120,15 +133,9 @@ impl Host for NativeHost {
     ) -> Result<Vec<Json>, HostError> {
         require_admin(ctx)?;
         let schema = self.state.schema.current();
-        items::write::create(
-            &self.state.db,
-            &schema,
-            collection,
-            ctx.user.as_deref(),
-            &payload,
-        )
-        .await
-        .map_err(host_error)
+        items::write::create(&self.writer(&schema, ctx), collection, &payload)
+            .await
+            .map_err(host_error)
     }
 
     async fn update_items(
@@ -141,16 +148,9 @@ impl Host for NativeHost {
         require_admin(ctx)?;
         let schema = self.state.schema.current();
         let keys = self.keys(&schema, collection, target).await?;
-        items::write::update(
-            &self.state.db,
-            &schema,
-            collection,
-            ctx.user.as_deref(),
-            &keys,
-            &data,
-        )
-        .await
-        .map_err(host_error)
+        items::write::update(&self.writer(&schema, ctx), collection, &keys, &data)
+            .await
+            .map_err(host_error)
     }
 
     async fn update_batch(
@@ -161,15 +161,9 @@ impl Host for NativeHost {
     ) -> Result<Vec<Json>, HostError> {
         require_admin(ctx)?;
         let schema = self.state.schema.current();
-        items::write::update_batch(
-            &self.state.db,
-            &schema,
-            collection,
-            ctx.user.as_deref(),
-            &batch,
-        )
-        .await
-        .map_err(host_error)
+        items::write::update_batch(&self.writer(&schema, ctx), collection, &batch)
+            .await
+            .map_err(host_error)
     }
 
     async fn delete_items(
@@ -181,7 +175,7 @@ impl Host for NativeHost {
         require_admin(ctx)?;
         let schema = self.state.schema.current();
         let keys = self.keys(&schema, collection, target).await?;
-        items::write::delete(&self.state.db, &schema, collection, &keys)
+        items::write::delete(&self.writer(&schema, ctx), collection, &keys)
             .await
             .map_err(host_error)
     }
