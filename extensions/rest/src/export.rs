@@ -139,7 +139,7 @@ fn xml(rows: &[Json]) -> String {
     let mut out = String::from("<?xml version='1.0'?>\n<data>\n");
     for row in rows {
         out.push_str("    <data>");
-        write_value(&mut out, row, 2);
+        write_value(&mut out, row);
         out.push_str("</data>\n");
     }
     out.push_str("</data>\n");
@@ -155,7 +155,7 @@ fn is_xml_name(k: &str) -> bool {
         && !k.to_ascii_lowercase().starts_with("xml")
 }
 
-fn write_value(out: &mut String, v: &Json, depth: usize) {
+fn write_value(out: &mut String, v: &Json) {
     match v {
         Json::Null => {}
         Json::String(s) => out.push_str(&escape_xml(s)),
@@ -164,7 +164,7 @@ fn write_value(out: &mut String, v: &Json, depth: usize) {
         Json::Array(items) => {
             for item in items {
                 out.push_str("<item>");
-                write_value(out, item, depth + 1);
+                write_value(out, item);
                 out.push_str("</item>");
             }
         }
@@ -179,7 +179,7 @@ fn write_value(out: &mut String, v: &Json, depth: usize) {
                     )
                 };
                 out.push_str(&open);
-                write_value(out, val, depth + 1);
+                write_value(out, val);
                 out.push_str(&close);
             }
         }
