@@ -138,6 +138,27 @@ async fn lists_and_reads_items(kind: Kind) {
         .await
         .assert_error(400, "INVALID_QUERY");
 
+    // The OpenAPI document follows the live schema.
+    let oas = server.get("/server/specs/oas").await.body;
+    assert_eq!(oas["openapi"], "3.0.1");
+    assert!(oas["paths"]["/items/orders"]["get"].is_object());
+    assert!(oas["paths"]["/items/orders/{id}"]["patch"].is_object());
+    assert!(
+        oas["paths"]["/items/site"]["post"].is_null(),
+        "singletons are not created"
+    );
+    assert_eq!(
+        oas["components"]["schemas"]["ItemsOrders"]["properties"]["amount"]["type"],
+        "number"
+    );
+    assert_eq!(
+        oas["components"]["schemas"]["ItemsCustomers"]["required"],
+        json!(["name"])
+    );
+    assert!(
+        server.anonymous().get("/server/specs/oas").await.body["paths"]["/items/orders"].is_null()
+    );
+
     // A singleton is one object.
     let r = server.get("/items/site").await;
     assert_eq!(

@@ -11,6 +11,7 @@ pub mod log;
 pub mod modules;
 pub mod schema_routes;
 pub mod server_routes;
+pub mod specs;
 
 use crate::app::AppState;
 use axum::extract::{DefaultBodyLimit, OriginalUri};
@@ -24,6 +25,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let limit = state.config.max_payload_size;
     Router::new()
         .merge(server_routes::routes())
+        .merge(specs::routes())
         .merge(auth_routes::routes())
         .merge(schema_routes::routes())
         .merge(modules::routes())
