@@ -21,7 +21,8 @@ async fn setup(kind: Kind) -> (TestDb, Server) {
         "CREATE TABLE customers (id {serial}, email varchar(20) not null unique, vip boolean default false, score int);\n\
          CREATE TABLE orders (id {serial}, customer int references customers(id), amount float, status varchar(20) default 'Pending', date_created {ts});\n\
          CREATE TABLE tickets (id {uuid} primary key, title text);\n\
-         CREATE TABLE site (id {serial}, title varchar(50))"
+         CREATE TABLE site (id {serial}, title varchar(50));\n\
+         CREATE TABLE order_lines (id {serial}, order_id int references orders(id), qty int not null)"
     ))
     .await;
     let mut server = Server::start(&db).await;
@@ -38,7 +39,9 @@ async fn setup(kind: Kind) -> (TestDb, Server) {
     db.exec(&format!(
         "INSERT INTO rectus_fields (collection, field, special, {h}, {r}, {s}) VALUES ('orders', 'date_created', 'date-created', {f}, {f}, {t});\n\
          INSERT INTO rectus_fields (collection, field, special, {h}, {r}, {s}) VALUES ('tickets', 'id', 'uuid', {f}, {f}, {t});\n\
-         INSERT INTO rectus_collections (collection, singleton, {h}, archive_app_filter, collapse, versioning) VALUES ('site', {t}, {f}, {t}, 'open', {f})",
+         INSERT INTO rectus_collections (collection, singleton, {h}, archive_app_filter, collapse, versioning) VALUES ('site', {t}, {f}, {t}, 'open', {f});\n\
+         INSERT INTO rectus_relations (many_collection, many_field, one_collection, one_field, one_deselect_action) VALUES ('order_lines', 'order_id', 'orders', 'lines', 'nullify');\n\
+         INSERT INTO rectus_fields (collection, field, special, {h}, {r}, {s}) VALUES ('orders', 'lines', 'o2m', {f}, {f}, {t})",
         h = q("hidden"),
         r = q("readonly"),
         s = q("searchable"),
@@ -302,4 +305,83 @@ async fn bad_writes_change_nothing(kind: Kind) {
 on_every_db!(
     bad_writes_change_nothing_on_every_db,
     bad_writes_change_nothing
+);
+
+async fn nested_writes_land_whole_or_not_at_all(kind: Kind) {
+    let (db, server) = setup(kind).await;
+    server
+        .post("/items/customers", json!({"email": "ada@x.io"}))
+        .await
+        .assert_ok();
+
+    // Create an order with a new customer and two lines in one request.
+    let r = server
+        .post("/items/orders?fields=id,customer.email,lines.qty", json!({"amount": 3, "customer": {"email": "new@x.io"}, "lines": [{"qty": 2}, {"qty": 3}]}))
+        .await;
+    assert_eq!(
+        r.body,
+        json!({"data": {"id": 1, "customer": {"email": "new@x.io"}, "lines": [{"qty": 2}, {"qty": 3}]}}),
+        "{kind:?}"
+    );
+    // A many-to-one object with a key updates that item.
+    let r = server
+        .post(
+            "/items/orders?fields=customer.id,customer.vip",
+            json!({"customer": {"id": 1, "vip": true}}),
+        )
+        .await;
+    assert_eq!(
+        r.body,
+        json!({"data": {"customer": {"id": 1, "vip": true}}})
+    );
+
+    // The array form is the complete set: line 1 kept, a new line made, line 2 deselected (nullified).
+    let r = server
+        .patch(
+            "/items/orders/1?fields=lines.id,lines.qty",
+            json!({"lines": [1, {"qty": 9}]}),
+        )
+        .await;
+    assert_eq!(
+        r.body,
+        json!({"data": {"lines": [{"id": 1, "qty": 2}, {"id": 3, "qty": 9}]}}),
+        "{kind:?}"
+    );
+    let orphan = db
+        .query("SELECT order_id FROM order_lines WHERE id = 2")
+        .await;
+    assert!(
+        orphan[0]["order_id"].is_null(),
+        "deselected children stay, unlinked"
+    );
+
+    // The detailed form.
+    let r = server
+        .patch("/items/orders/1?fields=lines.id,lines.qty", json!({"lines": {"create": [{"qty": 4}], "update": [{"id": 1, "qty": 20}], "delete": [3]}}))
+        .await;
+    assert_eq!(
+        r.body,
+        json!({"data": {"lines": [{"id": 1, "qty": 20}, {"id": 4, "qty": 4}]}}),
+        "{kind:?}"
+    );
+    server
+        .patch("/items/orders/1", json!({"lines": {"bogus": []}}))
+        .await
+        .assert_error(400, "INVALID_PAYLOAD");
+
+    // A failure deep inside rolls back everything the request wrote.
+    let before = count(&db, "orders").await;
+    let r = server.post("/items/orders", json!({"amount": 1, "customer": {"email": "x@y.z"}, "lines": [{"qty": 1}, {"qty": null}]})).await;
+    r.assert_error(400, "FAILED_VALIDATION");
+    assert_eq!(count(&db, "orders").await, before, "{kind:?}");
+    assert_eq!(
+        count(&db, "customers").await,
+        2,
+        "{kind:?}: the nested customer rolled back too"
+    );
+    assert_eq!(count(&db, "order_lines").await, 4);
+}
+on_every_db!(
+    nested_writes_land_whole_or_not_at_all_on_every_db,
+    nested_writes_land_whole_or_not_at_all
 );

@@ -1,15 +1,114 @@
-//! Item writes: create, update, delete — each request in ONE transaction, so a batch
-//! either lands whole or not at all.
+//! Item writes: create, update, delete — each request in ONE transaction, nested
+//! relational writes included, so a request either lands whole or not at all.
+//!
+//! Relational payloads, as Directus takes them:
+//! - many-to-one: a key, or an object (with its key: update that item; without: create it);
+//! - one-to-many: an array (the complete new set of children: objects create or update,
+//!   keys link; children not listed are deselected per the relation's
+//!   `one_deselect_action`, `nullify` by default), or `{create, update, delete}`.
+//!
+//! Every item written, nested ones too, passes its `filter` handlers before it is written;
+//! the `action` events are held until the transaction commits.
 
 use super::payload::{coerce, Mode, PayloadError, Row, Writer};
 use super::ItemsError;
 use crate::db::{Db, Dialect, Sql, Tx, Value};
 use crate::events::Bus;
-use crate::query::compile::CompileError;
+use crate::query::compile::{CompileError, Relation};
 use crate::schema::types::pg_cast;
 use crate::schema::{Collection, Schema};
-use chrono::Utc;
-use serde_json::Value as Json;
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value as Json};
+use std::future::Future;
+use std::pin::Pin;
+
+/// Who writes, and the bus their writes are announced on.
+pub struct WriteContext<'a> {
+    pub db: &'a Db,
+    pub schema: &'a Schema,
+    pub bus: &'a Bus,
+    pub user: Option<&'a str>,
+}
+
+/// How deep nested payloads may go (`MAX_RELATIONAL_DEPTH`'s default).
+const MAX_NESTING: usize = 10;
+
+/// Creates one item (object) or several (array). Returns their primary keys.
+pub async fn create(
+    w: &WriteContext<'_>,
+    collection: &str,
+    payload: &Json,
+) -> Result<Vec<Json>, ItemsError> {
+    let objects: Vec<Json> = match payload {
+        Json::Array(items) => items.clone(),
+        other => vec![other.clone()],
+    };
+    let mut s = Session::begin(w).await?;
+    let mut keys = Vec::with_capacity(objects.len());
+    for o in objects {
+        keys.push(s.create(collection, o, 0).await?);
+    }
+    s.commit().await?;
+    Ok(keys)
+}
+
+/// Applies `data` to the items with these keys. Returns the keys.
+pub async fn update(
+    w: &WriteContext<'_>,
+    collection: &str,
+    keys: &[Json],
+    data: &Json,
+) -> Result<Vec<Json>, ItemsError> {
+    let mut s = Session::begin(w).await?;
+    s.update(collection, keys, data.clone(), 0).await?;
+    s.commit().await?;
+    Ok(keys.to_vec())
+}
+
+/// Updates each object by the primary key it carries, all in one transaction.
+pub async fn update_batch(
+    w: &WriteContext<'_>,
+    collection: &str,
+    items: &[Json],
+) -> Result<Vec<Json>, ItemsError> {
+    let (_, pk) = target(w.schema, collection)?;
+    let mut s = Session::begin(w).await?;
+    let mut keys = Vec::with_capacity(items.len());
+    for item in items {
+        let key = item
+            .get(pk)
+            .filter(|k| !k.is_null())
+            .ok_or_else(|| PayloadError::Invalid {
+                field: pk.to_string(),
+                reason: "each item of a batch update needs its primary key".into(),
+            })?
+            .clone();
+        let mut data = item.clone();
+        if let Some(o) = data.as_object_mut() {
+            o.remove(pk);
+        }
+        s.update(collection, std::slice::from_ref(&key), data, 0)
+            .await?;
+        keys.push(key);
+    }
+    s.commit().await?;
+    Ok(keys)
+}
+
+/// Deletes the items with these keys.
+pub async fn delete(
+    w: &WriteContext<'_>,
+    collection: &str,
+    keys: &[Json],
+) -> Result<(), ItemsError> {
+    if keys.is_empty() {
+        target(w.schema, collection)?;
+        return Ok(());
+    }
+    let mut s = Session::begin(w).await?;
+    s.delete(collection, keys).await?;
+    s.commit().await
+}
 
 /// The collection to write: it must exist and have a single-column primary key.
 fn target<'s>(
@@ -30,62 +129,413 @@ fn key_value(c: &Collection, pk: &str, key: &Json) -> Result<Value, ItemsError> 
     coerce(&c.fields[pk], key).map_err(|_| ItemsError::Forbidden)
 }
 
-/// Who writes, and the bus their writes are announced on.
-pub struct WriteContext<'a> {
-    pub db: &'a Db,
-    pub schema: &'a Schema,
-    pub bus: &'a Bus,
-    pub user: Option<&'a str>,
+type Step<'a, T> = Pin<Box<dyn Future<Output = Result<T, ItemsError>> + Send + 'a>>;
+
+/// One request's transaction and the action events to emit once it commits.
+struct Session<'w> {
+    w: &'w WriteContext<'w>,
+    tx: Tx,
+    now: DateTime<Utc>,
+    actions: Vec<(&'static str, String, Json, Vec<Json>)>,
 }
 
-/// Creates one item (object) or several (array). Returns their primary keys. Each item's
-/// payload passes the `create` filter handlers first; the action events follow the commit.
-pub async fn create(
-    w: &WriteContext<'_>,
-    collection: &str,
-    payload: &Json,
-) -> Result<Vec<Json>, ItemsError> {
-    let (c, pk) = target(w.schema, collection)?;
-    let objects: Vec<Json> = match payload {
-        Json::Array(items) => items.clone(),
-        other => vec![other.clone()],
-    };
-    let writer = Writer {
-        collection: c,
-        user: w.user,
-        now: Utc::now(),
-    };
-    let mut rows = Vec::with_capacity(objects.len());
-    let mut filtered = Vec::with_capacity(objects.len());
-    for o in objects {
-        if !o.is_object() {
-            return Err(PayloadError::NotAnObject.into());
+/// A payload split into its columns and its relational parts.
+struct Parts<'s> {
+    columns: Map<String, Json>,
+    /// Many-to-one fields given as objects: written first, their key stored in the field.
+    to_one: Vec<(String, Relation<'s>, Json)>,
+    /// One-to-many fields: written after the item itself.
+    to_many: Vec<(Relation<'s>, String, Json)>,
+}
+
+impl<'w> Session<'w> {
+    async fn begin(w: &'w WriteContext<'w>) -> Result<Session<'w>, ItemsError> {
+        Ok(Session {
+            w,
+            tx: w.db.begin().await?,
+            now: Utc::now(),
+            actions: Vec::new(),
+        })
+    }
+
+    async fn commit(self) -> Result<(), ItemsError> {
+        self.tx.commit().await?;
+        for (op, collection, payload, keys) in self.actions {
+            self.w
+                .bus
+                .action(op, &collection, payload, keys, self.w.user);
         }
-        let o = w.bus.filter("create", collection, o, &[], w.user).await?;
-        rows.push(writer.row(&o, Mode::Create).await?);
-        filtered.push(o);
+        Ok(())
     }
-    let mut tx = w.db.begin().await?;
-    let mut keys = Vec::with_capacity(rows.len());
-    let mut explicit_key = false;
-    for row in &rows {
-        explicit_key |= row.iter().any(|(k, _, _)| k == pk);
-        keys.push(insert(&mut tx, c, pk, row).await?);
+
+    fn split(&self, c: &'w Collection, payload: Json) -> Result<Parts<'w>, ItemsError> {
+        let Json::Object(obj) = payload else {
+            return Err(PayloadError::NotAnObject.into());
+        };
+        let mut parts = Parts {
+            columns: Map::new(),
+            to_one: Vec::new(),
+            to_many: Vec::new(),
+        };
+        for (k, v) in obj {
+            match Relation::of(self.w.schema, c, &k) {
+                Some(rel @ Relation::ToOne { .. }) if v.is_object() => {
+                    parts.to_one.push((k, rel, v))
+                }
+                Some(rel @ Relation::ToMany { .. }) => parts.to_many.push((rel, k, v)),
+                _ => {
+                    parts.columns.insert(k, v);
+                }
+            }
+        }
+        Ok(parts)
     }
-    if explicit_key
-        && c.fields[pk]
-            .column
-            .as_ref()
-            .is_some_and(|col| col.has_auto_increment)
-    {
-        resync_sequence(&mut tx, c, pk).await?;
+
+    /// Writes many-to-one objects and puts their keys in the payload.
+    async fn resolve_to_one(
+        &mut self,
+        parts: &mut Parts<'w>,
+        depth: usize,
+    ) -> Result<(), ItemsError> {
+        for (field, rel, obj) in std::mem::take(&mut parts.to_one) {
+            let related = rel.related();
+            let pk = related.primary_key().expect("relations need keys");
+            let key = match obj.get(pk).filter(|k| !k.is_null()).cloned() {
+                Some(key) => {
+                    let mut data = obj.clone();
+                    data.as_object_mut().expect("checked object").remove(pk);
+                    self.update(&related.name, std::slice::from_ref(&key), data, depth + 1)
+                        .await?;
+                    key
+                }
+                None => self.create(&related.name, obj, depth + 1).await?,
+            };
+            parts.columns.insert(field, key);
+        }
+        Ok(())
     }
-    tx.commit().await?;
-    for (payload, key) in filtered.into_iter().zip(&keys) {
-        w.bus
-            .action("create", collection, payload, vec![key.clone()], w.user);
+
+    fn create<'a>(
+        &'a mut self,
+        collection: &'a str,
+        payload: Json,
+        depth: usize,
+    ) -> Step<'a, Json> {
+        Box::pin(async move {
+            if depth > MAX_NESTING {
+                return Err(PayloadError::Invalid {
+                    field: collection.to_string(),
+                    reason: "nested too deeply".into(),
+                }
+                .into());
+            }
+            let (c, pk) = target(self.w.schema, collection)?;
+            if !payload.is_object() {
+                return Err(PayloadError::NotAnObject.into());
+            }
+            let payload = self
+                .w
+                .bus
+                .filter("create", collection, payload, &[], self.w.user)
+                .await?;
+            let mut parts = self.split(c, payload.clone())?;
+            self.resolve_to_one(&mut parts, depth).await?;
+            let writer = Writer {
+                collection: c,
+                user: self.w.user,
+                now: self.now,
+            };
+            let row = writer
+                .row(&Json::Object(parts.columns), Mode::Create)
+                .await?;
+            let key = insert(&mut self.tx, c, pk, &row).await?;
+            if row.iter().any(|(k, _, _)| k == pk)
+                && c.fields[pk]
+                    .column
+                    .as_ref()
+                    .is_some_and(|col| col.has_auto_increment)
+            {
+                resync_sequence(&mut self.tx, c, pk).await?;
+            }
+            for (rel, field, value) in parts.to_many {
+                self.write_children(&rel, &field, &key, value, false, depth)
+                    .await?;
+            }
+            self.actions
+                .push(("create", collection.to_string(), payload, vec![key.clone()]));
+            Ok(key)
+        })
     }
-    Ok(keys)
+
+    fn update<'a>(
+        &'a mut self,
+        collection: &'a str,
+        keys: &'a [Json],
+        data: Json,
+        depth: usize,
+    ) -> Step<'a, ()> {
+        Box::pin(async move {
+            if depth > MAX_NESTING {
+                return Err(PayloadError::Invalid {
+                    field: collection.to_string(),
+                    reason: "nested too deeply".into(),
+                }
+                .into());
+            }
+            let (c, pk) = target(self.w.schema, collection)?;
+            if !data.is_object() {
+                return Err(PayloadError::NotAnObject.into());
+            }
+            let data = self
+                .w
+                .bus
+                .filter("update", collection, data, keys, self.w.user)
+                .await?;
+            let mut parts = self.split(c, data.clone())?;
+            self.resolve_to_one(&mut parts, depth).await?;
+            let writer = Writer {
+                collection: c,
+                user: self.w.user,
+                now: self.now,
+            };
+            let row: Row = writer
+                .row(&Json::Object(parts.columns), Mode::Update)
+                .await?
+                .into_iter()
+                .filter(|(k, _, _)| k != pk)
+                .collect();
+            update_rows(&mut self.tx, c, pk, keys, &row).await?;
+            for (rel, field, value) in parts.to_many {
+                for key in keys {
+                    self.write_children(&rel, &field, key, value.clone(), true, depth)
+                        .await?;
+                }
+            }
+            self.actions
+                .push(("update", collection.to_string(), data, keys.to_vec()));
+            Ok(())
+        })
+    }
+
+    fn delete<'a>(&'a mut self, collection: &'a str, keys: &'a [Json]) -> Step<'a, ()> {
+        Box::pin(async move {
+            let (c, pk) = target(self.w.schema, collection)?;
+            let payload = Json::Array(keys.to_vec());
+            self.w
+                .bus
+                .filter("delete", collection, payload.clone(), keys, self.w.user)
+                .await?;
+            let mut sql = self.tx.sql();
+            sql.push("DELETE FROM ").ident(&c.name);
+            where_keys(&mut sql, c, pk, keys);
+            self.tx.execute(&sql).await?;
+            self.actions
+                .push(("delete", collection.to_string(), payload, keys.to_vec()));
+            Ok(())
+        })
+    }
+
+    /// Writes a one-to-many field's value for the parent `key`.
+    async fn write_children(
+        &mut self,
+        rel: &Relation<'w>,
+        field: &str,
+        key: &Json,
+        value: Json,
+        existing: bool,
+        depth: usize,
+    ) -> Result<(), ItemsError> {
+        let Relation::ToMany { child, fk, .. } = *rel else {
+            unreachable!("split keeps one-to-many here")
+        };
+        let child_pk = child.primary_key().expect("relations need keys");
+        let bad = |reason: &str| {
+            ItemsError::from(PayloadError::Invalid {
+                field: field.to_string(),
+                reason: reason.to_string(),
+            })
+        };
+        match value {
+            Json::Null => Ok(()),
+            // The complete new set.
+            Json::Array(items) => {
+                let mut kept = Vec::new();
+                for item in items {
+                    match item {
+                        Json::Object(mut o) => match o.remove(child_pk).filter(|k| !k.is_null()) {
+                            Some(k) => {
+                                o.insert(fk.to_string(), key.clone());
+                                self.update(
+                                    &child.name,
+                                    std::slice::from_ref(&k),
+                                    Json::Object(o),
+                                    depth + 1,
+                                )
+                                .await?;
+                                kept.push(k);
+                            }
+                            None => {
+                                o.insert(fk.to_string(), key.clone());
+                                kept.push(
+                                    self.create(&child.name, Json::Object(o), depth + 1).await?,
+                                );
+                            }
+                        },
+                        k @ (Json::String(_) | Json::Number(_)) => {
+                            let link = serde_json::json!({ fk: key.clone() });
+                            self.update(&child.name, std::slice::from_ref(&k), link, depth + 1)
+                                .await?;
+                            kept.push(k);
+                        }
+                        _ => return Err(bad("a one-to-many value must list objects or keys")),
+                    }
+                }
+                if existing {
+                    let current = self.child_keys(child, fk, key).await?;
+                    let dropped: Vec<Json> = current
+                        .into_iter()
+                        .filter(|k| !kept.iter().any(|x| same_key(x, k)))
+                        .collect();
+                    self.deselect(rel, field, &dropped, depth).await?;
+                }
+                Ok(())
+            }
+            // `{create, update, delete}`.
+            Json::Object(o) => {
+                if o.keys()
+                    .any(|k| !matches!(k.as_str(), "create" | "update" | "delete"))
+                {
+                    return Err(bad("Invalid one-to-many update structure"));
+                }
+                for item in o
+                    .get("create")
+                    .and_then(Json::as_array)
+                    .cloned()
+                    .unwrap_or_default()
+                {
+                    let Json::Object(mut item) = item else {
+                        return Err(bad("Invalid one-to-many update structure"));
+                    };
+                    item.insert(fk.to_string(), key.clone());
+                    self.create(&child.name, Json::Object(item), depth + 1)
+                        .await?;
+                }
+                for item in o
+                    .get("update")
+                    .and_then(Json::as_array)
+                    .cloned()
+                    .unwrap_or_default()
+                {
+                    let Json::Object(mut item) = item else {
+                        return Err(bad("Invalid one-to-many update structure"));
+                    };
+                    let k = item
+                        .remove(child_pk)
+                        .filter(|k| !k.is_null())
+                        .ok_or_else(|| bad("each item to update needs its primary key"))?;
+                    self.update(
+                        &child.name,
+                        std::slice::from_ref(&k),
+                        Json::Object(item),
+                        depth + 1,
+                    )
+                    .await?;
+                }
+                let delete = o
+                    .get("delete")
+                    .and_then(Json::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                if delete.iter().any(|k| !(k.is_string() || k.is_number())) {
+                    return Err(bad("Invalid one-to-many update structure"));
+                }
+                // Only children of this item are deselected.
+                let current = self.child_keys(child, fk, key).await?;
+                let delete: Vec<Json> = delete
+                    .into_iter()
+                    .filter(|k| current.iter().any(|c| same_key(c, k)))
+                    .collect();
+                self.deselect(rel, field, &delete, depth).await
+            }
+            _ => Err(bad(
+                "a one-to-many value must be an array or {create, update, delete}",
+            )),
+        }
+    }
+
+    /// Children of `key` along `fk`.
+    async fn child_keys(
+        &mut self,
+        child: &Collection,
+        fk: &str,
+        key: &Json,
+    ) -> Result<Vec<Json>, ItemsError> {
+        let pk = child.primary_key().expect("relations need keys");
+        let fk_field = &child.fields[fk];
+        let v = coerce(fk_field, key).map_err(ItemsError::from)?;
+        let mut sql = self.tx.sql();
+        sql.push("SELECT ")
+            .ident(pk)
+            .push(" AS k FROM ")
+            .ident(&child.name)
+            .push(" WHERE ")
+            .ident(fk)
+            .push(" = ");
+        sql.bind_cast(v, pg_cast(fk_field.field_type));
+        let rows = self.tx.fetch_all(&sql).await?;
+        Ok(rows.into_iter().filter_map(|mut r| r.remove("k")).collect())
+    }
+
+    /// Children no longer in the set: their key is cleared, or they are deleted when the
+    /// relation says `one_deselect_action: delete`.
+    async fn deselect(
+        &mut self,
+        rel: &Relation<'w>,
+        field: &str,
+        keys: &[Json],
+        depth: usize,
+    ) -> Result<(), ItemsError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let Relation::ToMany { child, fk, .. } = *rel else {
+            unreachable!("one-to-many only")
+        };
+        let delete = self
+            .w
+            .schema
+            .relation(&child.name, fk)
+            .and_then(|r| r.meta.as_ref())
+            .and_then(|m| m.get("one_deselect_action"))
+            .and_then(Json::as_str)
+            == Some("delete");
+        if delete {
+            return self.delete(&child.name, keys).await;
+        }
+        if !child.fields[fk].nullable() {
+            return Err(PayloadError::Invalid {
+                field: field.to_string(),
+                reason: format!("\"{}.{fk}\" can't be emptied; delete the items or set one_deselect_action to delete", child.name),
+            }
+            .into());
+        }
+        self.update(
+            &child.name,
+            keys,
+            serde_json::json!({ fk: null }),
+            depth + 1,
+        )
+        .await
+    }
+}
+
+/// Keys compare by value whatever their JSON type (`1` and `"1"`).
+fn same_key(a: &Json, b: &Json) -> bool {
+    let text = |v: &Json| match v {
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    text(a) == text(b)
 }
 
 async fn insert(tx: &mut Tx, c: &Collection, pk: &str, row: &Row) -> Result<Json, ItemsError> {
@@ -129,23 +579,21 @@ async fn insert(tx: &mut Tx, c: &Collection, pk: &str, row: &Row) -> Result<Json
 /// After rows were inserted with explicit keys, the next generated key must not collide.
 async fn resync_sequence(tx: &mut Tx, c: &Collection, pk: &str) -> Result<(), ItemsError> {
     let d = tx.dialect();
-    let mut sql = Sql::new(d);
-    match d {
-        Dialect::Postgres => {
-            sql.push("SELECT setval(pg_get_serial_sequence(")
-                .bind(d.quote(&c.name))
-                .push(", ")
-                .bind(pk.to_string())
-                .push("), GREATEST((SELECT MAX(")
-                .ident(pk)
-                .push(") FROM ")
-                .ident(&c.name)
-                .push("), 1))");
-            tx.fetch_all(&sql).await?;
-        }
+    if d != Dialect::Postgres {
         // SQLite and MySQL continue after the largest key by themselves.
-        Dialect::Sqlite | Dialect::MySql => {}
+        return Ok(());
     }
+    let mut sql = Sql::new(d);
+    sql.push("SELECT setval(pg_get_serial_sequence(")
+        .bind(d.quote(&c.name))
+        .push(", ")
+        .bind(pk.to_string())
+        .push("), GREATEST((SELECT MAX(")
+        .ident(pk)
+        .push(") FROM ")
+        .ident(&c.name)
+        .push("), 1))");
+    tx.fetch_all(&sql).await?;
     Ok(())
 }
 
@@ -161,86 +609,6 @@ fn value_json(v: &Value) -> Json {
     }
 }
 
-/// Applies `data` to the items with these keys. Returns the keys.
-pub async fn update(
-    w: &WriteContext<'_>,
-    collection: &str,
-    keys: &[Json],
-    data: &Json,
-) -> Result<Vec<Json>, ItemsError> {
-    let (c, pk) = target(w.schema, collection)?;
-    let writer = Writer {
-        collection: c,
-        user: w.user,
-        now: Utc::now(),
-    };
-    let data = w
-        .bus
-        .filter("update", collection, data.clone(), keys, w.user)
-        .await?;
-    let row = writer.row(&data, Mode::Update).await?;
-    let mut tx = w.db.begin().await?;
-    update_rows(&mut tx, c, pk, keys, &row).await?;
-    tx.commit().await?;
-    w.bus
-        .action("update", collection, data, keys.to_vec(), w.user);
-    Ok(keys.to_vec())
-}
-
-/// Updates each object by the primary key it carries, all in one transaction.
-pub async fn update_batch(
-    w: &WriteContext<'_>,
-    collection: &str,
-    items: &[Json],
-) -> Result<Vec<Json>, ItemsError> {
-    let (c, pk) = target(w.schema, collection)?;
-    let writer = Writer {
-        collection: c,
-        user: w.user,
-        now: Utc::now(),
-    };
-    let mut work = Vec::with_capacity(items.len());
-    for item in items {
-        let key = item
-            .get(pk)
-            .filter(|k| !k.is_null())
-            .ok_or_else(|| PayloadError::Invalid {
-                field: pk.to_string(),
-                reason: "each item of a batch update needs its primary key".into(),
-            })?
-            .clone();
-        let data = w
-            .bus
-            .filter(
-                "update",
-                collection,
-                item.clone(),
-                std::slice::from_ref(&key),
-                w.user,
-            )
-            .await?;
-        let row: Row = writer
-            .row(&data, Mode::Update)
-            .await?
-            .into_iter()
-            .filter(|(k, _, _)| k != pk)
-            .collect();
-        work.push((key, data, row));
-    }
-    let mut tx = w.db.begin().await?;
-    for (key, _, row) in &work {
-        update_rows(&mut tx, c, pk, std::slice::from_ref(key), row).await?;
-    }
-    tx.commit().await?;
-    let mut keys = Vec::with_capacity(work.len());
-    for (key, data, _) in work {
-        w.bus
-            .action("update", collection, data, vec![key.clone()], w.user);
-        keys.push(key);
-    }
-    Ok(keys)
-}
-
 async fn update_rows(
     tx: &mut Tx,
     c: &Collection,
@@ -251,8 +619,7 @@ async fn update_rows(
     if row.is_empty() || keys.is_empty() {
         return Ok(());
     }
-    let d = tx.dialect();
-    let mut sql = Sql::new(d);
+    let mut sql = tx.sql();
     sql.push("UPDATE ").ident(&c.name).push(" SET ");
     for (i, (k, v, ty)) in row.iter().enumerate() {
         if i > 0 {
@@ -260,12 +627,12 @@ async fn update_rows(
         }
         sql.ident(k).push(" = ").bind_cast(v.clone(), pg_cast(*ty));
     }
-    where_keys(&mut sql, c, pk, keys)?;
+    where_keys(&mut sql, c, pk, keys);
     tx.execute(&sql).await?;
     Ok(())
 }
 
-fn where_keys(sql: &mut Sql, c: &Collection, pk: &str, keys: &[Json]) -> Result<(), ItemsError> {
+fn where_keys(sql: &mut Sql, c: &Collection, pk: &str, keys: &[Json]) {
     let ty = c.fields[pk].field_type;
     sql.push(" WHERE ").ident(pk).push(" IN (");
     let mut any = false;
@@ -284,40 +651,4 @@ fn where_keys(sql: &mut Sql, c: &Collection, pk: &str, keys: &[Json]) -> Result<
         sql.push("NULL");
     }
     sql.push(")");
-    Ok(())
-}
-
-/// Deletes the items with these keys.
-pub async fn delete(
-    w: &WriteContext<'_>,
-    collection: &str,
-    keys: &[Json],
-) -> Result<(), ItemsError> {
-    let (c, pk) = target(w.schema, collection)?;
-    if keys.is_empty() {
-        return Ok(());
-    }
-    w.bus
-        .filter(
-            "delete",
-            collection,
-            Json::Array(keys.to_vec()),
-            keys,
-            w.user,
-        )
-        .await?;
-    let mut sql = w.db.sql();
-    sql.push("DELETE FROM ").ident(&c.name);
-    where_keys(&mut sql, c, pk, keys)?;
-    let mut tx = w.db.begin().await?;
-    tx.execute(&sql).await?;
-    tx.commit().await?;
-    w.bus.action(
-        "delete",
-        collection,
-        Json::Array(keys.to_vec()),
-        keys.to_vec(),
-        w.user,
-    );
-    Ok(())
 }
