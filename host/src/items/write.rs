@@ -15,7 +15,7 @@ use super::ItemsError;
 use crate::db::{Db, Dialect, Sql, Tx, Value};
 use crate::events::Bus;
 use crate::query::compile::{CompileError, Relation};
-use crate::schema::types::pg_cast;
+use crate::schema::types::{pg_cast, pg_cast_for};
 use crate::schema::{Collection, Schema};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value as Json};
@@ -556,7 +556,7 @@ async fn insert(tx: &mut Tx, c: &Collection, pk: &str, row: &Row) -> Result<Json
             if i > 0 {
                 sql.push(", ");
             }
-            sql.bind_cast(v.clone(), pg_cast(*ty));
+            sql.bind_cast(v.clone(), pg_cast_for(*ty, v));
         }
         sql.push(")");
     }
@@ -625,7 +625,9 @@ async fn update_rows(
         if i > 0 {
             sql.push(", ");
         }
-        sql.ident(k).push(" = ").bind_cast(v.clone(), pg_cast(*ty));
+        sql.ident(k)
+            .push(" = ")
+            .bind_cast(v.clone(), pg_cast_for(*ty, v));
     }
     where_keys(&mut sql, c, pk, keys);
     tx.execute(&sql).await?;

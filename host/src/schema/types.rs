@@ -177,6 +177,23 @@ pub fn pg_cast(ty: FieldType) -> Option<&'static str> {
     }
 }
 
+/// The cast for a parameter of this type holding `value`. A NULL needs its column's type
+/// even where a non-null value would be coerced (`NULL::text` does not assign to an
+/// integer column; `5::bigint` does).
+pub fn pg_cast_for(ty: FieldType, value: &crate::db::Value) -> Option<&'static str> {
+    if *value != crate::db::Value::Null {
+        return pg_cast(ty);
+    }
+    match ty {
+        FieldType::Integer => Some("integer"),
+        FieldType::BigInteger => Some("bigint"),
+        FieldType::Float => Some("double precision"),
+        FieldType::Boolean => Some("boolean"),
+        FieldType::Binary => Some("bytea"),
+        other => pg_cast(other),
+    }
+}
+
 /// The column type Rectus declares for a field type on a dialect. `length` applies to
 /// strings, `precision`/`scale` to decimals.
 pub fn column_type_sql(
