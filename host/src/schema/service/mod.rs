@@ -5,11 +5,28 @@
 //! Atomicity: on PostgreSQL and SQLite each change runs in one transaction, DDL included.
 //! MySQL commits every DDL statement implicitly, so there each step that ran is undone
 //! explicitly when a later step fails; a failed change leaves no half-made table, column
-//! or metadata row behind on any database.
+//! or metadata row behind on any database. [`plan`] is the one runner that does this; the
+//! other submodules only decide which steps a change needs.
+//!
+//! - `collections`, `fields`, `relations`: validation and the steps of each change;
+//! - `convert`: which type changes keep the data, checked against the rows;
+//! - `rebuild`: SQLite's table rebuild (it cannot alter columns or add constraints);
+//! - `plan`: running the steps atomically.
 
+mod collections;
+mod convert;
+mod fields;
+mod plan;
+mod rebuild;
+mod relations;
+
+use super::ddl::DdlError;
+use super::meta::MetaError;
+use super::names::NameError;
 use super::{introspect, Schema};
-use crate::db::{Db, DbError};
+use crate::db::{Db, DbError, Sql};
 use arc_swap::ArcSwap;
+use serde_json::Value as Json;
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +42,12 @@ pub enum SchemaError {
     Invalid(String),
     #[error("field \"{field}\" of \"{collection}\" contains null values")]
     ContainsNulls { collection: String, field: String },
+    #[error(transparent)]
+    Name(#[from] NameError),
+    #[error(transparent)]
+    Meta(#[from] MetaError),
+    #[error(transparent)]
+    Ddl(#[from] DdlError),
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -68,6 +91,23 @@ impl SchemaService {
     pub async fn lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
         self.changes.lock().await
     }
+
+    /// Runs one change under the lock: `build` looks at a freshly loaded snapshot (so a
+    /// change never plans against a stale one) and returns the steps; they run atomically
+    /// and the snapshot is reloaded afterwards.
+    async fn change<F, Fut>(&self, build: F) -> Result<(), SchemaError>
+    where
+        F: FnOnce(Arc<Schema>) -> Fut,
+        Fut: std::future::Future<Output = Result<plan::Plan, SchemaError>>,
+    {
+        let _guard = self.lock().await;
+        let schema = self.reload().await?;
+        let plan = build(schema).await?;
+        let result = plan.run(&self.db).await;
+        // Reload even after a failure: the snapshot must describe the database as it is.
+        self.reload().await?;
+        result
+    }
 }
 
 /// The schema changes, taking Directus's request payloads as JSON (the same shapes the
@@ -77,10 +117,9 @@ impl SchemaService {
     /// `POST /collections` body: `{collection, meta?, schema?, fields?}`; `schema: null`
     /// makes a folder (no table).
     pub async fn create_collection(&self, payload: &serde_json::Value) -> Result<(), SchemaError> {
-        let _ = payload;
-        Err(SchemaError::Invalid(
-            "creating collections is not built yet".into(),
-        ))
+        let db = self.db.clone();
+        self.change(|schema| async move { collections::create(&db, &schema, payload).await })
+            .await
     }
 
     /// `PATCH /collections/:c` body: `{meta}`.
@@ -89,18 +128,15 @@ impl SchemaService {
         collection: &str,
         payload: &serde_json::Value,
     ) -> Result<(), SchemaError> {
-        let _ = (collection, payload);
-        Err(SchemaError::Invalid(
-            "updating collections is not built yet".into(),
-        ))
+        self.change(|schema| async move { collections::update(&schema, collection, payload) })
+            .await
     }
 
     /// `DELETE /collections/:c`: drops the table and its metadata.
     pub async fn delete_collection(&self, collection: &str) -> Result<(), SchemaError> {
-        let _ = collection;
-        Err(SchemaError::Invalid(
-            "deleting collections is not built yet".into(),
-        ))
+        let db = self.db.clone();
+        self.change(|schema| async move { collections::delete(&db, &schema, collection).await })
+            .await
     }
 
     /// `POST /fields/:c` body: `{field, type, schema?, meta?}`.
@@ -109,10 +145,11 @@ impl SchemaService {
         collection: &str,
         payload: &serde_json::Value,
     ) -> Result<(), SchemaError> {
-        let _ = (collection, payload);
-        Err(SchemaError::Invalid(
-            "creating fields is not built yet".into(),
-        ))
+        let db = self.db.clone();
+        self.change(
+            |schema| async move { fields::create(&db, &schema, collection, payload).await },
+        )
+        .await
     }
 
     /// `PATCH /fields/:c/:f` body: `{type?, schema?, meta?}`.
@@ -122,26 +159,25 @@ impl SchemaService {
         field: &str,
         payload: &serde_json::Value,
     ) -> Result<(), SchemaError> {
-        let _ = (collection, field, payload);
-        Err(SchemaError::Invalid(
-            "updating fields is not built yet".into(),
-        ))
+        let db = self.db.clone();
+        self.change(|schema| async move {
+            fields::update(&db, &schema, collection, field, payload).await
+        })
+        .await
     }
 
     /// `DELETE /fields/:c/:f`.
     pub async fn delete_field(&self, collection: &str, field: &str) -> Result<(), SchemaError> {
-        let _ = (collection, field);
-        Err(SchemaError::Invalid(
-            "deleting fields is not built yet".into(),
-        ))
+        let db = self.db.clone();
+        self.change(|schema| async move { fields::delete(&db, &schema, collection, field).await })
+            .await
     }
 
     /// `POST /relations` body: `{collection, field, related_collection, schema?, meta?}`.
     pub async fn create_relation(&self, payload: &serde_json::Value) -> Result<(), SchemaError> {
-        let _ = payload;
-        Err(SchemaError::Invalid(
-            "creating relations is not built yet".into(),
-        ))
+        let db = self.db.clone();
+        self.change(|schema| async move { relations::create(&db, &schema, payload).await })
+            .await
     }
 
     /// `PATCH /relations/:c/:f` body: `{schema?: {on_delete, on_update}, meta?}`.
@@ -151,18 +187,60 @@ impl SchemaService {
         field: &str,
         payload: &serde_json::Value,
     ) -> Result<(), SchemaError> {
-        let _ = (collection, field, payload);
-        Err(SchemaError::Invalid(
-            "updating relations is not built yet".into(),
-        ))
+        let db = self.db.clone();
+        self.change(|schema| async move {
+            relations::update(&db, &schema, collection, field, payload).await
+        })
+        .await
     }
 
     /// `DELETE /relations/:c/:f`: drops the foreign key and the metadata row (the column
     /// stays).
     pub async fn delete_relation(&self, collection: &str, field: &str) -> Result<(), SchemaError> {
-        let _ = (collection, field);
-        Err(SchemaError::Invalid(
-            "deleting relations is not built yet".into(),
-        ))
+        let db = self.db.clone();
+        self.change(
+            |schema| async move { relations::delete(&db, &schema, collection, field).await },
+        )
+        .await
     }
+}
+
+/// The payload as an object, or 400.
+fn object<'a>(
+    payload: &'a Json,
+    what: &str,
+) -> Result<&'a serde_json::Map<String, Json>, SchemaError> {
+    payload
+        .as_object()
+        .ok_or_else(|| SchemaError::Invalid(format!("{what} must be an object")))
+}
+
+/// A required string member, or 400.
+fn required_str<'a>(
+    obj: &'a serde_json::Map<String, Json>,
+    key: &str,
+) -> Result<&'a str, SchemaError> {
+    match obj.get(key) {
+        Some(Json::String(s)) => Ok(s),
+        None | Some(Json::Null) => Err(SchemaError::Invalid(format!("\"{key}\" is required"))),
+        Some(_) => Err(SchemaError::Invalid(format!("\"{key}\" must be a string"))),
+    }
+}
+
+/// `SELECT COUNT(*)` as a number.
+async fn count(db: &Db, sql: &Sql) -> Result<i64, DbError> {
+    let row = db.fetch_optional(sql).await?;
+    Ok(row
+        .and_then(|r| r.into_iter().next().map(|(_, v)| v))
+        .and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+        .unwrap_or(0))
+}
+
+/// Whether a table holds any row.
+async fn has_rows(db: &Db, table: &str) -> Result<bool, DbError> {
+    let mut sql = db.sql();
+    sql.push("SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM ")
+        .ident(table)
+        .push(" LIMIT 1) t");
+    Ok(count(db, &sql).await? > 0)
 }
