@@ -3,4 +3,7 @@
 
 mod harness;
 
+mod collections;
+mod fields;
+mod relations;
 mod server;
