@@ -7,9 +7,7 @@ use serde_json::{json, Value};
 
 /// The seed data model, as the Studio sends it.
 pub fn orders_payload() -> Value {
-    let choices = |names: &[&str]| {
-        json!({"choices": names.iter().map(|n| json!({"text": n, "value": n})).collect::<Vec<_>>()})
-    };
+    let choices = |names: &[&str]| json!({"choices": names.iter().map(|n| json!({"text": n, "value": n})).collect::<Vec<_>>()});
     json!({
         "collection": "orders",
         "meta": {"icon": "shopping_cart", "note": "Customer orders"},
@@ -87,9 +85,7 @@ async fn seed_model_through_the_api(kind: Kind) {
     // Plain SQL works against it: auto-increment key, default status.
     db.exec("INSERT INTO orders (customer_name, email, item, amount) VALUES ('Ann', 'ann@example.com', 'Laptop', 999.5)")
         .await;
-    let rows = db
-        .query("SELECT id, status, amount FROM orders")
-        .await;
+    let rows = db.query("SELECT id, status, amount FROM orders").await;
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["id"], 1);
     assert_eq!(rows[0]["status"], "Pending");
@@ -137,7 +133,10 @@ async fn seed_model_through_the_api(kind: Kind) {
     let c = server.get("/collections/orders").await;
     assert_eq!(c.assert_ok()["meta"]["note"], "Customer orders");
 }
-on_every_db!(seed_model_is_built_through_the_api, seed_model_through_the_api);
+on_every_db!(
+    seed_model_is_built_through_the_api,
+    seed_model_through_the_api
+);
 
 async fn uuid_and_string_keys(kind: Kind) {
     let db = TestDb::create(kind).await;
@@ -161,8 +160,10 @@ async fn uuid_and_string_keys(kind: Kind) {
         .as_array()
         .unwrap()
         .contains(&json!("uuid")));
-    db.exec("INSERT INTO customers (id, name) VALUES ('0b6a4f3e-4f2a-4bde-9c61-2f4b1b1a0c11', 'Ann')")
-        .await;
+    db.exec(
+        "INSERT INTO customers (id, name) VALUES ('0b6a4f3e-4f2a-4bde-9c61-2f4b1b1a0c11', 'Ann')",
+    )
+    .await;
     assert!(db
         .try_exec("INSERT INTO customers (name) VALUES ('no key')")
         .await
@@ -261,7 +262,10 @@ async fn folders_singletons_and_batches(kind: Kind) {
     assert_eq!(data[1]["meta"]["hidden"], true);
     assert!(db.table_exists("a_one").await && db.table_exists("a_two").await);
 }
-on_every_db!(folders_singletons_and_arrays, folders_singletons_and_batches);
+on_every_db!(
+    folders_singletons_and_arrays,
+    folders_singletons_and_batches
+);
 
 async fn patch_collection_meta(kind: Kind) {
     let db = TestDb::create(kind).await;
@@ -282,7 +286,10 @@ async fn patch_collection_meta(kind: Kind) {
     db.exec("CREATE TABLE legacy (id integer PRIMARY KEY, name varchar(20))")
         .await;
     let r = server
-        .patch("/collections/legacy", json!({"meta": {"note": "Old table"}}))
+        .patch(
+            "/collections/legacy",
+            json!({"meta": {"note": "Old table"}}),
+        )
         .await;
     assert_eq!(r.assert_ok()["meta"]["note"], "Old table");
     assert_eq!(
@@ -309,7 +316,10 @@ async fn patch_collection_meta(kind: Kind) {
         .await
         .assert_error(400, "INVALID_PAYLOAD");
     let r = server
-        .patch("/collections", json!([{"collection": "orders", "meta": {"sort": 3}}]))
+        .patch(
+            "/collections",
+            json!([{"collection": "orders", "meta": {"sort": 3}}]),
+        )
         .await;
     assert_eq!(r.assert_ok()[0]["meta"]["sort"], 3);
     assert_eq!(r.assert_ok()[0]["meta"]["color"], "#FF0000");
@@ -349,7 +359,10 @@ async fn delete_collection(kind: Kind) {
         .assert_error(403, "FORBIDDEN");
     // Folders go too, and their children move to the top level.
     server
-        .post("/collections", json!({"collection": "shop", "schema": null}))
+        .post(
+            "/collections",
+            json!({"collection": "shop", "schema": null}),
+        )
         .await
         .assert_ok();
     server
@@ -363,7 +376,10 @@ async fn delete_collection(kind: Kind) {
     let items = server.get("/collections/items").await;
     assert_eq!(items.assert_ok()["meta"]["group"], Value::Null);
 }
-on_every_db!(delete_collection_drops_table_and_metadata, delete_collection);
+on_every_db!(
+    delete_collection_drops_table_and_metadata,
+    delete_collection
+);
 
 async fn bad_collection_input(kind: Kind) {
     let db = TestDb::create(kind).await;
@@ -393,12 +409,20 @@ async fn bad_collection_input(kind: Kind) {
         .assert_error(400, "INVALID_PAYLOAD");
     server
         .admin()
-        .send_raw("POST", "/collections", "application/json", "{\"collection\": ")
+        .send_raw(
+            "POST",
+            "/collections",
+            "application/json",
+            "{\"collection\": ",
+        )
         .await
         .assert_error(400, "INVALID_PAYLOAD");
     server
         .anonymous()
-        .post("/collections", json!({"collection": "sneaky", "schema": {}}))
+        .post(
+            "/collections",
+            json!({"collection": "sneaky", "schema": {}}),
+        )
         .await
         .assert_error(403, "FORBIDDEN");
 
@@ -480,4 +504,7 @@ async fn bad_collection_input(kind: Kind) {
         .await
         .assert_error(403, "FORBIDDEN");
 }
-on_every_db!(bad_collection_input_is_refused_and_leaves_nothing, bad_collection_input);
+on_every_db!(
+    bad_collection_input_is_refused_and_leaves_nothing,
+    bad_collection_input
+);

@@ -78,7 +78,10 @@ async fn add_fields(kind: Kind) {
             json!({"field": "shipped_at", "type": "timestamp", "schema": {"default_value": "CURRENT_TIMESTAMP"}}),
         )
         .await;
-    assert_eq!(r.assert_ok()["schema"]["default_value"], "CURRENT_TIMESTAMP");
+    assert_eq!(
+        r.assert_ok()["schema"]["default_value"],
+        "CURRENT_TIMESTAMP"
+    );
     // An alias field has no column.
     let r = server
         .post(
@@ -95,10 +98,13 @@ async fn add_fields(kind: Kind) {
     }
     assert!(!cols.iter().any(|x| x == "divider"));
     // Still a working table for plain SQL.
-    db.exec("INSERT INTO orders (customer_name, email, price) VALUES ('Cy', 'cy@example.com', 12.5)")
-        .await;
+    db.exec(
+        "INSERT INTO orders (customer_name, email, price) VALUES ('Cy', 'cy@example.com', 12.5)",
+    )
+    .await;
     assert_eq!(
-        db.count("SELECT COUNT(*) AS n FROM orders WHERE qty = 1").await,
+        db.count("SELECT COUNT(*) AS n FROM orders WHERE qty = 1")
+            .await,
         3
     );
 }
@@ -130,19 +136,28 @@ async fn update_fields(kind: Kind) {
     assert_eq!(r.assert_ok()["type"], "bigInteger");
     assert_eq!(r.assert_ok()["meta"]["note"], "How many", "meta stays");
     let r = server
-        .patch("/fields/orders/code", json!({"schema": {"max_length": 100}}))
+        .patch(
+            "/fields/orders/code",
+            json!({"schema": {"max_length": 100}}),
+        )
         .await;
     assert_eq!(r.assert_ok()["schema"]["max_length"], 100);
     let r = server
         .patch("/fields/orders/email", json!({"type": "text"}))
         .await;
     assert_eq!(r.assert_ok()["type"], "text");
-    assert_eq!(r.assert_ok()["schema"]["is_nullable"], false, "NOT NULL kept");
+    assert_eq!(
+        r.assert_ok()["schema"]["is_nullable"],
+        false,
+        "NOT NULL kept"
+    );
     let r = server
         .patch("/fields/orders/amount", json!({"type": "decimal"}))
         .await;
     assert_eq!(r.assert_ok()["type"], "decimal");
-    let rows = db.query("SELECT qty, code, email FROM orders WHERE id = 1").await;
+    let rows = db
+        .query("SELECT qty, code, email FROM orders WHERE id = 1")
+        .await;
     assert_eq!(rows[0]["qty"], 2);
     assert_eq!(rows[0]["code"], "abcdefghij");
     assert_eq!(rows[0]["email"], "ann@example.com");
@@ -167,7 +182,10 @@ async fn update_fields(kind: Kind) {
 
     // NOT NULL on a column with nulls is refused; once filled it works.
     server
-        .patch("/fields/orders/qty", json!({"schema": {"is_nullable": false}}))
+        .patch(
+            "/fields/orders/qty",
+            json!({"schema": {"is_nullable": false}}),
+        )
         .await
         .assert_error(400, "CONTAINS_NULL_VALUES");
     assert!(db
@@ -176,7 +194,10 @@ async fn update_fields(kind: Kind) {
         .is_ok());
     db.exec("UPDATE orders SET qty = 0 WHERE qty IS NULL").await;
     let r = server
-        .patch("/fields/orders/qty", json!({"schema": {"is_nullable": false}}))
+        .patch(
+            "/fields/orders/qty",
+            json!({"schema": {"is_nullable": false}}),
+        )
         .await;
     assert_eq!(r.assert_ok()["schema"]["is_nullable"], false);
     assert!(db
@@ -185,7 +206,10 @@ async fn update_fields(kind: Kind) {
         .is_err());
     // And back.
     server
-        .patch("/fields/orders/qty", json!({"schema": {"is_nullable": true}}))
+        .patch(
+            "/fields/orders/qty",
+            json!({"schema": {"is_nullable": true}}),
+        )
         .await
         .assert_ok();
     db.exec("INSERT INTO orders (customer_name, email) VALUES ('Gu', 'gu@example.com')")
@@ -194,17 +218,29 @@ async fn update_fields(kind: Kind) {
     // Unique on and off.
     db.exec("UPDATE orders SET code = 'dup'").await;
     server
-        .patch("/fields/orders/code", json!({"schema": {"is_unique": true}}))
+        .patch(
+            "/fields/orders/code",
+            json!({"schema": {"is_unique": true}}),
+        )
         .await
         .assert_error(400, "RECORD_NOT_UNIQUE");
     db.exec("UPDATE orders SET code = id").await;
     let r = server
-        .patch("/fields/orders/code", json!({"schema": {"is_unique": true}}))
+        .patch(
+            "/fields/orders/code",
+            json!({"schema": {"is_unique": true}}),
+        )
         .await;
     assert_eq!(r.assert_ok()["schema"]["is_unique"], true);
-    assert!(db.try_exec("UPDATE orders SET code = 'same'").await.is_err());
+    assert!(db
+        .try_exec("UPDATE orders SET code = 'same'")
+        .await
+        .is_err());
     let r = server
-        .patch("/fields/orders/code", json!({"schema": {"is_unique": false}}))
+        .patch(
+            "/fields/orders/code",
+            json!({"schema": {"is_unique": false}}),
+        )
         .await;
     assert_eq!(r.assert_ok()["schema"]["is_unique"], false);
     db.exec("UPDATE orders SET code = 'same'").await;
@@ -223,9 +259,13 @@ async fn update_fields(kind: Kind) {
     assert_eq!(data[0]["meta"]["width"], "half");
     assert_eq!(data[1]["meta"]["note"], "EUR");
     // A field created outside the API (no meta row) gets one on its first meta patch.
-    db.exec("ALTER TABLE orders ADD COLUMN legacy_flag integer").await;
+    db.exec("ALTER TABLE orders ADD COLUMN legacy_flag integer")
+        .await;
     let r = server
-        .patch("/fields/orders/legacy_flag", json!({"meta": {"hidden": true}}))
+        .patch(
+            "/fields/orders/legacy_flag",
+            json!({"meta": {"hidden": true}}),
+        )
         .await;
     assert_eq!(r.assert_ok()["meta"]["hidden"], true);
 }
@@ -249,7 +289,10 @@ async fn lossy_changes_are_refused(kind: Kind) {
     .await;
 
     let refused = [
-        ("long_text", json!({"type": "string", "schema": {"max_length": 10}})),
+        (
+            "long_text",
+            json!({"type": "string", "schema": {"max_length": 10}}),
+        ),
         ("words", json!({"type": "integer"})),
         ("words", json!({"type": "float"})),
         ("words", json!({"type": "boolean"})),
@@ -262,7 +305,11 @@ async fn lossy_changes_are_refused(kind: Kind) {
             .patch(&format!("/fields/orders/{field}"), body.clone())
             .await;
         r.assert_error(400, "INVALID_PAYLOAD");
-        assert!(r.message().contains("Cannot change"), "{field} {body}: {}", r.body);
+        assert!(
+            r.message().contains("Cannot change"),
+            "{field} {body}: {}",
+            r.body
+        );
     }
     // Types and values are as before.
     let fields = server.get("/fields/orders").await;
@@ -406,12 +453,20 @@ async fn bad_field_input(kind: Kind) {
         .assert_error(400, "INVALID_PAYLOAD");
     server
         .admin()
-        .send_raw("PATCH", "/fields/orders/amount", "application/json", "{nope")
+        .send_raw(
+            "PATCH",
+            "/fields/orders/amount",
+            "application/json",
+            "{nope",
+        )
         .await
         .assert_error(400, "INVALID_PAYLOAD");
     // A table without rows takes a required field without default.
     server
-        .post("/collections", json!({"collection": "empty_one", "schema": {}}))
+        .post(
+            "/collections",
+            json!({"collection": "empty_one", "schema": {}}),
+        )
         .await
         .assert_ok();
     let r = server
@@ -422,4 +477,7 @@ async fn bad_field_input(kind: Kind) {
         .await;
     assert_eq!(r.assert_ok()["schema"]["is_nullable"], false);
 }
-on_every_db!(bad_field_input_is_refused_and_changes_nothing, bad_field_input);
+on_every_db!(
+    bad_field_input_is_refused_and_changes_nothing,
+    bad_field_input
+);

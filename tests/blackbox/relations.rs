@@ -70,8 +70,10 @@ async fn m2o_with_foreign_key(kind: Kind) {
         .try_exec("INSERT INTO orders (customer_name, email, customer) VALUES ('X', 'x@example.com', 999)")
         .await
         .is_err());
-    db.exec("INSERT INTO orders (customer_name, email, customer) VALUES ('Ann', 'ann@example.com', 1)")
-        .await;
+    db.exec(
+        "INSERT INTO orders (customer_name, email, customer) VALUES ('Ann', 'ann@example.com', 1)",
+    )
+    .await;
     db.exec("DELETE FROM customers WHERE id = 1").await;
     let rows = db.query("SELECT customer FROM orders").await;
     assert_eq!(rows[0]["customer"], Value::Null, "ON DELETE SET NULL");
@@ -86,9 +88,14 @@ async fn m2o_with_foreign_key(kind: Kind) {
     let data = r.assert_ok();
     assert_eq!(data["schema"]["on_delete"], "CASCADE");
     assert_eq!(data["meta"]["one_deselect_action"], "delete");
-    assert_eq!(data["meta"]["one_field"], "orders", "meta keys not given stay");
-    db.exec("INSERT INTO orders (customer_name, email, customer) VALUES ('Bob', 'bob@example.com', 2)")
-        .await;
+    assert_eq!(
+        data["meta"]["one_field"], "orders",
+        "meta keys not given stay"
+    );
+    db.exec(
+        "INSERT INTO orders (customer_name, email, customer) VALUES ('Bob', 'bob@example.com', 2)",
+    )
+    .await;
     db.exec("DELETE FROM customers WHERE id = 2").await;
     assert_eq!(
         db.count("SELECT COUNT(*) AS n FROM orders WHERE customer_name = 'Bob'")
@@ -127,8 +134,10 @@ async fn m2o_with_foreign_key(kind: Kind) {
         db.count("SELECT COUNT(*) AS n FROM rectus_relations").await,
         0
     );
-    db.exec("INSERT INTO orders (customer_name, email, customer) VALUES ('Z', 'z@example.com', 999)")
-        .await;
+    db.exec(
+        "INSERT INTO orders (customer_name, email, customer) VALUES ('Z', 'z@example.com', 999)",
+    )
+    .await;
     server
         .delete("/relations/orders/customer")
         .await
@@ -141,8 +150,10 @@ on_every_db!(m2o_relation_with_foreign_key, m2o_with_foreign_key);
 async fn refused_relations(kind: Kind) {
     let (db, server) = shop(kind).await;
     // Existing rows that break the key: nothing changes.
-    db.exec("INSERT INTO orders (customer_name, email, customer) VALUES ('X', 'x@example.com', 999)")
-        .await;
+    db.exec(
+        "INSERT INTO orders (customer_name, email, customer) VALUES ('X', 'x@example.com', 999)",
+    )
+    .await;
     let r = server.post("/relations", m2o()).await;
     r.assert_error(400, "INVALID_FOREIGN_KEY");
     server
@@ -162,9 +173,12 @@ async fn refused_relations(kind: Kind) {
             .await,
         0
     );
-    db.exec("INSERT INTO orders (customer_name, email, customer) VALUES ('Y', 'y@example.com', 998)")
+    db.exec(
+        "INSERT INTO orders (customer_name, email, customer) VALUES ('Y', 'y@example.com', 998)",
+    )
+    .await;
+    db.exec("DELETE FROM orders WHERE customer IS NOT NULL")
         .await;
-    db.exec("DELETE FROM orders WHERE customer IS NOT NULL").await;
 
     // Types must match; the field and collections must exist; actions must be known.
     server
@@ -220,13 +234,16 @@ async fn refused_relations(kind: Kind) {
         0
     );
     // None of these left a foreign key behind.
-    db.exec("INSERT INTO orders (customer_name, email, customer) VALUES ('Q', 'q@example.com', 997)")
-        .await;
+    db.exec(
+        "INSERT INTO orders (customer_name, email, customer) VALUES ('Q', 'q@example.com', 997)",
+    )
+    .await;
     let rels = server.get("/relations").await;
     assert_eq!(rels.assert_ok(), &json!([]));
 
     // A duplicate relation is refused.
-    db.exec("DELETE FROM orders WHERE customer IS NOT NULL").await;
+    db.exec("DELETE FROM orders WHERE customer IS NOT NULL")
+        .await;
     server.post("/relations", m2o()).await.assert_ok();
     server
         .post("/relations", m2o())
@@ -252,8 +269,10 @@ async fn metadata_only_and_collection_delete(kind: Kind) {
     let data = r.assert_ok();
     assert_eq!(data["schema"], Value::Null);
     assert_eq!(data["related_collection"], "customers");
-    db.exec("INSERT INTO orders (customer_name, email, customer) VALUES ('X', 'x@example.com', 999)")
-        .await;
+    db.exec(
+        "INSERT INTO orders (customer_name, email, customer) VALUES ('X', 'x@example.com', 999)",
+    )
+    .await;
     // Adding the key later validates the rows.
     server
         .patch(
@@ -276,7 +295,10 @@ async fn metadata_only_and_collection_delete(kind: Kind) {
     let r = server.delete("/collections/customers").await;
     assert_eq!(r.status, 204, "{}", r.body);
     assert!(!db.table_exists("customers").await);
-    assert!(db.column_names("orders").await.contains(&"customer".to_string()));
+    assert!(db
+        .column_names("orders")
+        .await
+        .contains(&"customer".to_string()));
     assert_eq!(
         db.count("SELECT COUNT(*) AS n FROM rectus_relations").await,
         0

@@ -109,7 +109,11 @@ async fn create_collections(
         s.schema.create_collection(item).await?;
         out.push(collection_api(&s, key_of(item, "collection")?)?);
     }
-    Ok(data(if many { Json_::Array(out) } else { out.remove(0) }))
+    Ok(data(if many {
+        Json_::Array(out)
+    } else {
+        out.remove(0)
+    }))
 }
 
 async fn update_collections(

@@ -13,7 +13,9 @@ use serde_json::{json, Value as Json};
 
 const FIXED: &[&str] = &["collection"];
 
-fn collection_meta(payload: &serde_json::Map<String, Json>) -> Result<Option<MetaMap>, SchemaError> {
+fn collection_meta(
+    payload: &serde_json::Map<String, Json>,
+) -> Result<Option<MetaMap>, SchemaError> {
     match payload.get("meta") {
         None | Some(Json::Null) => Ok(None),
         Some(m) => Ok(Some(meta::validate(&tables::COLLECTIONS, m, FIXED)?)),
@@ -38,7 +40,11 @@ pub(super) async fn create(db: &Db, schema: &Schema, payload: &Json) -> Result<P
     let is_table = match obj.get("schema") {
         None | Some(Json::Null) => false,
         Some(Json::Object(_)) => true,
-        Some(_) => return Err(SchemaError::Invalid("\"schema\" must be an object or null".into())),
+        Some(_) => {
+            return Err(SchemaError::Invalid(
+                "\"schema\" must be an object or null".into(),
+            ))
+        }
     };
     let mut inputs: Vec<FieldInput> = match obj.get("fields") {
         None | Some(Json::Null) => Vec::new(),
@@ -124,7 +130,11 @@ pub(super) async fn create(db: &Db, schema: &Schema, payload: &Json) -> Result<P
     Ok(plan)
 }
 
-pub(super) fn update(schema: &Schema, collection: &str, payload: &Json) -> Result<Plan, SchemaError> {
+pub(super) fn update(
+    schema: &Schema,
+    collection: &str,
+    payload: &Json,
+) -> Result<Plan, SchemaError> {
     let coll = schema
         .collection(collection)
         .ok_or_else(|| SchemaError::CollectionNotFound(collection.to_string()))?;
@@ -138,8 +148,13 @@ pub(super) fn update(schema: &Schema, collection: &str, payload: &Json) -> Resul
     }
     let d = schema.dialect;
     if coll.meta.is_some() {
-        let sql = meta::update(d, &tables::COLLECTIONS, &changes, &[("collection", collection)])
-            .expect("changes are not empty");
+        let sql = meta::update(
+            d,
+            &tables::COLLECTIONS,
+            &changes,
+            &[("collection", collection)],
+        )
+        .expect("changes are not empty");
         plan.meta(sql);
     } else {
         changes.insert("collection".into(), Json::from(collection));
@@ -148,7 +163,11 @@ pub(super) fn update(schema: &Schema, collection: &str, payload: &Json) -> Resul
     Ok(plan)
 }
 
-pub(super) async fn delete(db: &Db, schema: &Schema, collection: &str) -> Result<Plan, SchemaError> {
+pub(super) async fn delete(
+    db: &Db,
+    schema: &Schema,
+    collection: &str,
+) -> Result<Plan, SchemaError> {
     let coll = schema
         .collection(collection)
         .ok_or_else(|| SchemaError::CollectionNotFound(collection.to_string()))?;
@@ -174,10 +193,22 @@ pub(super) async fn delete(db: &Db, schema: &Schema, collection: &str) -> Result
         plan.ddl(ddl::drop_table(d, collection), undo);
     }
 
-    plan.meta(meta::delete(d, &tables::COLLECTIONS, &[("collection", collection)]));
-    plan.meta(meta::delete(d, &tables::FIELDS, &[("collection", collection)]));
+    plan.meta(meta::delete(
+        d,
+        &tables::COLLECTIONS,
+        &[("collection", collection)],
+    ));
+    plan.meta(meta::delete(
+        d,
+        &tables::FIELDS,
+        &[("collection", collection)],
+    ));
     // o2m aliases elsewhere that list this collection's rows.
-    for r in schema.relations.iter().filter(|r| r.collection == collection) {
+    for r in schema
+        .relations
+        .iter()
+        .filter(|r| r.collection == collection)
+    {
         if let (Some(one), Some(field)) = (r.related_collection.as_deref(), r.one_field()) {
             if one != collection {
                 plan.meta(meta::delete(
@@ -188,8 +219,16 @@ pub(super) async fn delete(db: &Db, schema: &Schema, collection: &str) -> Result
             }
         }
     }
-    plan.meta(meta::delete(d, &tables::RELATIONS, &[("many_collection", collection)]));
-    plan.meta(meta::delete(d, &tables::RELATIONS, &[("one_collection", collection)]));
+    plan.meta(meta::delete(
+        d,
+        &tables::RELATIONS,
+        &[("many_collection", collection)],
+    ));
+    plan.meta(meta::delete(
+        d,
+        &tables::RELATIONS,
+        &[("one_collection", collection)],
+    ));
     // Collections grouped under a deleted folder move to the top level.
     let mut ungroup = MetaMap::new();
     ungroup.insert("group".into(), Json::Null);

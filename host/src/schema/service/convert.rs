@@ -37,7 +37,13 @@ fn text_length(spec: &ColumnSpec) -> Option<u32> {
 fn checks(old: &ColumnSpec, new: &ColumnSpec) -> Vec<Check> {
     let (from, to) = (old.field_type, new.field_type);
     let textual = |t: T| matches!(t, T::String | T::Text | T::Hash | T::Csv);
-    let range = |t: T| if t == T::Integer { INT_RANGE } else { BIG_RANGE };
+    let range = |t: T| {
+        if t == T::Integer {
+            INT_RANGE
+        } else {
+            BIG_RANGE
+        }
+    };
     if from == to {
         return match (text_length(old), text_length(new)) {
             (Some(a), Some(b)) if b < a => vec![Check::Length(b)],
@@ -135,7 +141,11 @@ fn condition(sql: &mut Sql, d: Dialect, col: &str, check: &Check) {
         }
         Check::WholeInRange(lo, hi) => {
             match d {
-                Dialect::Sqlite => sql.ident(col).push(" <> CAST(").ident(col).push(" AS INTEGER)"),
+                Dialect::Sqlite => sql
+                    .ident(col)
+                    .push(" <> CAST(")
+                    .ident(col)
+                    .push(" AS INTEGER)"),
                 _ => sql.ident(col).push(" <> FLOOR(").ident(col).push(")"),
             };
             sql.push(" OR ").ident(col).push(" < ").bind(*lo);

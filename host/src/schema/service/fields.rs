@@ -237,9 +237,25 @@ pub(super) fn current_spec(dialect: Dialect, f: &Field) -> ColumnSpec {
 fn exact_mysql_type(data_type: &str) -> bool {
     matches!(
         data_type.to_ascii_lowercase().as_str(),
-        "smallint" | "mediumint" | "bigint" | "int" | "double" | "float" | "mediumtext"
-            | "longtext" | "tinytext" | "text" | "date" | "time" | "datetime" | "timestamp"
-            | "year" | "blob" | "mediumblob" | "longblob" | "tinyblob"
+        "smallint"
+            | "mediumint"
+            | "bigint"
+            | "int"
+            | "double"
+            | "float"
+            | "mediumtext"
+            | "longtext"
+            | "tinytext"
+            | "text"
+            | "date"
+            | "time"
+            | "datetime"
+            | "timestamp"
+            | "year"
+            | "blob"
+            | "mediumblob"
+            | "longblob"
+            | "tinyblob"
     )
 }
 
@@ -258,7 +274,12 @@ fn is_clock_default(spec: &ColumnSpec) -> bool {
     spec.default
         .as_ref()
         .and_then(Json::as_str)
-        .is_some_and(|s| matches!(s.trim().to_ascii_uppercase().as_str(), "CURRENT_TIMESTAMP" | "NOW()"))
+        .is_some_and(|s| {
+            matches!(
+                s.trim().to_ascii_uppercase().as_str(),
+                "CURRENT_TIMESTAMP" | "NOW()"
+            )
+        })
 }
 
 fn unique_name(table: &str, column: &str) -> String {
@@ -513,14 +534,19 @@ async fn alter_steps(
         let from = rebuild::read(db, schema, table).await?;
         let mut to = from.clone();
         let explicit_unique = |sql: &str, cols: &[String]| {
-            cols == [new.name.clone()] && sql.trim_start().to_ascii_uppercase().starts_with("CREATE UNIQUE")
+            cols == [new.name.clone()]
+                && sql
+                    .trim_start()
+                    .to_ascii_uppercase()
+                    .starts_with("CREATE UNIQUE")
         };
         let has_unique_index = to
             .indexes
             .iter()
             .any(|(_, cols, sql)| explicit_unique(sql, cols));
         if !new.unique {
-            to.indexes.retain(|(_, cols, sql)| !explicit_unique(sql, cols));
+            to.indexes
+                .retain(|(_, cols, sql)| !explicit_unique(sql, cols));
         }
         let col = to
             .column_mut(&new.name)
@@ -577,7 +603,11 @@ async fn alter_steps(
 
 fn drop_unique(d: Dialect, table: &str, name: &str) -> String {
     match d {
-        Dialect::MySql => format!("ALTER TABLE {} DROP INDEX {}", d.quote(table), d.quote(name)),
+        Dialect::MySql => format!(
+            "ALTER TABLE {} DROP INDEX {}",
+            d.quote(table),
+            d.quote(name)
+        ),
         _ => format!(
             "ALTER TABLE {} DROP CONSTRAINT {}",
             d.quote(table),
@@ -587,7 +617,11 @@ fn drop_unique(d: Dialect, table: &str, name: &str) -> String {
 }
 
 /// Names of the single-column unique constraints on a column (PostgreSQL, MySQL).
-async fn unique_constraints(db: &Db, table: &str, column: &str) -> Result<Vec<String>, SchemaError> {
+async fn unique_constraints(
+    db: &Db,
+    table: &str,
+    column: &str,
+) -> Result<Vec<String>, SchemaError> {
     let mut sql: Sql = db.sql();
     match db.dialect() {
         Dialect::Postgres => {

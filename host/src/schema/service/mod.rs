@@ -146,10 +146,8 @@ impl SchemaService {
         payload: &serde_json::Value,
     ) -> Result<(), SchemaError> {
         let db = self.db.clone();
-        self.change(
-            |schema| async move { fields::create(&db, &schema, collection, payload).await },
-        )
-        .await
+        self.change(|schema| async move { fields::create(&db, &schema, collection, payload).await })
+            .await
     }
 
     /// `PATCH /fields/:c/:f` body: `{type?, schema?, meta?}`.
@@ -232,7 +230,10 @@ async fn count(db: &Db, sql: &Sql) -> Result<i64, DbError> {
     let row = db.fetch_optional(sql).await?;
     Ok(row
         .and_then(|r| r.into_iter().next().map(|(_, v)| v))
-        .and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+        .and_then(|v| {
+            v.as_i64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        })
         .unwrap_or(0))
 }
 

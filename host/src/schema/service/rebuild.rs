@@ -29,6 +29,10 @@ impl TableDef {
     }
 }
 
+/// One index as the pragmas list it: name, origin (`pk`, `u`, `c`), unique, columns,
+/// and its CREATE text (none for constraint indexes).
+type IndexRows = (String, String, bool, Vec<String>, Option<String>);
+
 fn text(row: &Row, key: &str) -> Option<String> {
     row.get(key).and_then(Json::as_str).map(str::to_string)
 }
@@ -92,7 +96,7 @@ pub(super) async fn read(db: &Db, schema: &Schema, table: &str) -> Result<TableD
     };
 
     // Group index rows by index.
-    let mut indexes: Vec<(String, String, bool, Vec<String>, Option<String>)> = Vec::new();
+    let mut indexes: Vec<IndexRows> = Vec::new();
     for r in &index_rows {
         let name = text(r, "index_name").unwrap_or_default();
         let col = text(r, "column_name").unwrap_or_default();
@@ -140,9 +144,9 @@ pub(super) async fn read(db: &Db, schema: &Schema, table: &str) -> Result<TableD
                 spec.auto_increment = true;
             }
         }
-        spec.unique = indexes
-            .iter()
-            .any(|(_, origin, unique, cols, _)| origin == "u" && *unique && cols == &[name.clone()]);
+        spec.unique = indexes.iter().any(|(_, origin, unique, cols, _)| {
+            origin == "u" && *unique && cols.as_slice() == std::slice::from_ref(&name)
+        });
         columns.push(spec);
     }
 

@@ -66,9 +66,9 @@ fn foreign_key(
                 "\"{collection}.{field}\" has no column to hold a foreign key"
             ))
         })?;
-    let one = schema.collection(related).ok_or_else(|| {
-        SchemaError::Invalid(format!("Collection \"{related}\" does not exist"))
-    })?;
+    let one = schema
+        .collection(related)
+        .ok_or_else(|| SchemaError::Invalid(format!("Collection \"{related}\" does not exist")))?;
     let pk = one.primary_key().ok_or_else(|| {
         SchemaError::Invalid(format!(
             "\"{related}\" has no single-column primary key to point at"
@@ -168,9 +168,9 @@ pub(super) async fn drop_fk_steps(
 /// The o2m alias row on the related collection.
 fn alias_row(schema: &Schema, related: &str, one_field: &str) -> Result<MetaMap, SchemaError> {
     names::check_field(one_field)?;
-    let coll = schema.collection(related).ok_or_else(|| {
-        SchemaError::Invalid(format!("Collection \"{related}\" does not exist"))
-    })?;
+    let coll = schema
+        .collection(related)
+        .ok_or_else(|| SchemaError::Invalid(format!("Collection \"{related}\" does not exist")))?;
     if coll
         .fields
         .keys()
@@ -229,9 +229,14 @@ pub(super) async fn create(db: &Db, schema: &Schema, payload: &Json) -> Result<P
     let mut plan = Plan::default();
     let fk = match (fk_request(obj)?, related) {
         (FkRequest::None, _) | (_, None) => None,
-        (FkRequest::Default, Some(r)) => {
-            Some(foreign_key(schema, collection, field, r, &Map::new(), None)?)
-        }
+        (FkRequest::Default, Some(r)) => Some(foreign_key(
+            schema,
+            collection,
+            field,
+            r,
+            &Map::new(),
+            None,
+        )?),
         (FkRequest::Actions(opts), Some(r)) => {
             Some(foreign_key(schema, collection, field, r, &opts, None)?)
         }
@@ -248,8 +253,7 @@ pub(super) async fn create(db: &Db, schema: &Schema, payload: &Json) -> Result<P
     // Without a foreign key the row is all there is of the relation.
     if meta_row.is_some() || !has_fk {
         let mut row = meta_row.unwrap_or_default();
-        if let (Some(one_field), Some(r)) = (row.get("one_field").and_then(Json::as_str), related)
-        {
+        if let (Some(one_field), Some(r)) = (row.get("one_field").and_then(Json::as_str), related) {
             plan.meta(meta::insert(
                 d,
                 &tables::FIELDS,
@@ -297,8 +301,15 @@ pub(super) async fn update(
                     && old.on_update.eq_ignore_ascii_case(&new.on_update)
             });
             if !unchanged {
-                fk_steps(db, schema, &mut plan, collection, rel.schema.as_ref(), Some(new))
-                    .await?;
+                fk_steps(
+                    db,
+                    schema,
+                    &mut plan,
+                    collection,
+                    rel.schema.as_ref(),
+                    Some(new),
+                )
+                .await?;
             }
         }
         (_, _, _) => {
@@ -324,7 +335,11 @@ pub(super) async fn update(
                 ));
             }
             if let (Some(new), Some(r)) = (new_one, related) {
-                plan.meta(meta::insert(d, &tables::FIELDS, &alias_row(schema, r, new)?));
+                plan.meta(meta::insert(
+                    d,
+                    &tables::FIELDS,
+                    &alias_row(schema, r, new)?,
+                ));
             }
         }
         if !changes.is_empty() {
