@@ -312,3 +312,67 @@ on_every_db!(
     metadata_only_relations_and_deleting_the_related_collection,
     metadata_only_and_collection_delete
 );
+
+async fn studio_flow_and_table_changes_keep_keys(kind: Kind) {
+    let (db, server) = shop(kind).await;
+    // The Studio creates the o2m alias field first, then the relation naming it.
+    server
+        .post(
+            "/fields/customers",
+            json!({"field": "orders", "type": "alias", "meta": {"special": ["o2m"], "interface": "list-o2m"}}),
+        )
+        .await
+        .assert_ok();
+    server.post("/relations", m2o()).await.assert_ok();
+    assert_eq!(
+        db.count("SELECT COUNT(*) AS n FROM rectus_fields WHERE collection = 'customers' AND field = 'orders'")
+            .await,
+        1
+    );
+    // A column of that name cannot serve as the o2m alias.
+    server
+        .post(
+            "/relations",
+            json!({"collection": "orders", "field": "amount", "related_collection": "customers",
+                   "schema": null, "meta": {"one_field": "name"}}),
+        )
+        .await
+        .assert_error(400, "INVALID_PAYLOAD");
+
+    // Altering the parent and the child (SQLite rebuilds both tables) keeps the key.
+    server
+        .patch(
+            "/fields/customers/name",
+            json!({"schema": {"is_nullable": false}}),
+        )
+        .await
+        .assert_ok();
+    server
+        .patch(
+            "/fields/orders/customer_name",
+            json!({"schema": {"max_length": 100}}),
+        )
+        .await
+        .assert_ok();
+    let rel = server.get("/relations/orders/customer").await;
+    assert_eq!(rel.assert_ok()["schema"]["on_delete"], "SET NULL");
+    assert!(db
+        .try_exec("INSERT INTO orders (customer_name, email, customer) VALUES ('X', 'x@example.com', 999)")
+        .await
+        .is_err());
+    db.exec(
+        "INSERT INTO orders (customer_name, email, customer) VALUES ('Ann', 'ann@example.com', 1)",
+    )
+    .await;
+    db.exec("DELETE FROM customers WHERE id = 1").await;
+    let rows = db.query("SELECT customer FROM orders").await;
+    assert_eq!(rows[0]["customer"], Value::Null);
+    assert!(db
+        .try_exec("INSERT INTO customers (name) VALUES (NULL)")
+        .await
+        .is_err());
+}
+on_every_db!(
+    studio_flow_and_table_changes_keep_foreign_keys,
+    studio_flow_and_table_changes_keep_keys
+);

@@ -165,19 +165,27 @@ pub(super) async fn drop_fk_steps(
     fk_steps(db, schema, plan, table, Some(fk), None).await
 }
 
-/// The o2m alias row on the related collection.
-fn alias_row(schema: &Schema, related: &str, one_field: &str) -> Result<MetaMap, SchemaError> {
+/// The o2m alias row to create on the related collection; `None` when the alias field
+/// exists already (the Studio creates the field first, then the relation).
+fn alias_row(
+    schema: &Schema,
+    related: &str,
+    one_field: &str,
+) -> Result<Option<MetaMap>, SchemaError> {
     names::check_field(one_field)?;
     let coll = schema
         .collection(related)
         .ok_or_else(|| SchemaError::Invalid(format!("Collection \"{related}\" does not exist")))?;
-    if coll
+    if let Some(existing) = coll
         .fields
-        .keys()
-        .any(|f| f.eq_ignore_ascii_case(one_field))
+        .values()
+        .find(|f| f.name.eq_ignore_ascii_case(one_field))
     {
+        if existing.is_alias() && existing.name == one_field {
+            return Ok(None);
+        }
         return Err(SchemaError::Invalid(format!(
-            "Field \"{one_field}\" already exists in collection \"{related}\""
+            "Field \"{one_field}\" already exists in collection \"{related}\" and has a column"
         )));
     }
     let mut row = meta::validate(
@@ -187,7 +195,7 @@ fn alias_row(schema: &Schema, related: &str, one_field: &str) -> Result<MetaMap,
     )?;
     row.insert("collection".into(), Json::from(related));
     row.insert("field".into(), Json::from(one_field));
-    Ok(row)
+    Ok(Some(row))
 }
 
 fn relation_meta(obj: &Map<String, Json>) -> Result<Option<MetaMap>, SchemaError> {
@@ -254,11 +262,9 @@ pub(super) async fn create(db: &Db, schema: &Schema, payload: &Json) -> Result<P
     if meta_row.is_some() || !has_fk {
         let mut row = meta_row.unwrap_or_default();
         if let (Some(one_field), Some(r)) = (row.get("one_field").and_then(Json::as_str), related) {
-            plan.meta(meta::insert(
-                d,
-                &tables::FIELDS,
-                &alias_row(schema, r, one_field)?,
-            ));
+            if let Some(alias) = alias_row(schema, r, one_field)? {
+                plan.meta(meta::insert(d, &tables::FIELDS, &alias));
+            }
         }
         row.insert("many_collection".into(), Json::from(collection));
         row.insert("many_field".into(), Json::from(field));
@@ -335,11 +341,9 @@ pub(super) async fn update(
                 ));
             }
             if let (Some(new), Some(r)) = (new_one, related) {
-                plan.meta(meta::insert(
-                    d,
-                    &tables::FIELDS,
-                    &alias_row(schema, r, new)?,
-                ));
+                if let Some(alias) = alias_row(schema, r, new)? {
+                    plan.meta(meta::insert(d, &tables::FIELDS, &alias));
+                }
             }
         }
         if !changes.is_empty() {
