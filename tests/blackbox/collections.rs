@@ -261,6 +261,29 @@ async fn folders_singletons_and_batches(kind: Kind) {
     assert_eq!(data.as_array().unwrap().len(), 2);
     assert_eq!(data[1]["meta"]["hidden"], true);
     assert!(db.table_exists("a_one").await && db.table_exists("a_two").await);
+    // An array is all or nothing: the second item is refused, the first is not created.
+    server
+        .post(
+            "/collections",
+            json!([
+                {"collection": "a_three", "schema": {}},
+                {"collection": "a_one", "schema": {}}
+            ]),
+        )
+        .await
+        .assert_error(400, "INVALID_PAYLOAD");
+    server
+        .post(
+            "/collections",
+            json!([
+                {"collection": "a_four", "schema": {}},
+                {"collection": "a_four", "schema": {}}
+            ]),
+        )
+        .await
+        .assert_error(400, "INVALID_PAYLOAD");
+    assert!(!db.table_exists("a_three").await);
+    assert!(!db.table_exists("a_four").await);
 }
 on_every_db!(
     folders_singletons_and_arrays,
@@ -307,6 +330,9 @@ async fn patch_collection_meta(kind: Kind) {
         )
         .await;
     r.assert_error(403, "FORBIDDEN");
+    // The batch is all or nothing.
+    let orders = server.get("/collections/orders").await;
+    assert_eq!(orders.assert_ok()["meta"]["color"], Value::Null);
     server
         .patch("/collections/nope", json!({"meta": {"note": "x"}}))
         .await
@@ -318,11 +344,17 @@ async fn patch_collection_meta(kind: Kind) {
     let r = server
         .patch(
             "/collections",
-            json!([{"collection": "orders", "meta": {"sort": 3}}]),
+            json!([
+                {"collection": "orders", "meta": {"sort": 3, "color": "#FF0000"}},
+                {"collection": "legacy", "meta": {"sort": 4}}
+            ]),
         )
         .await;
-    assert_eq!(r.assert_ok()[0]["meta"]["sort"], 3);
-    assert_eq!(r.assert_ok()[0]["meta"]["color"], "#FF0000");
+    let data = r.assert_ok();
+    assert_eq!(data[0]["meta"]["sort"], 3);
+    assert_eq!(data[0]["meta"]["color"], "#FF0000");
+    assert_eq!(data[0]["meta"]["note"], "All orders");
+    assert_eq!(data[1]["meta"]["sort"], 4);
 }
 on_every_db!(patch_collection_meta_merges, patch_collection_meta);
 
@@ -508,3 +540,64 @@ on_every_db!(
     bad_collection_input_is_refused_and_leaves_nothing,
     bad_collection_input
 );
+
+async fn studio_system_fields(kind: Kind) {
+    let db = TestDb::create(kind).await;
+    let server = Server::start(&db).await;
+    // What the Studio sends when every optional system field is ticked.
+    let r = server
+        .post(
+            "/collections",
+            json!({"collection": "articles", "schema": {}, "meta": {"sort_field": "sort", "archive_field": "status", "archive_value": "archived", "unarchive_value": "draft"},
+                   "fields": [
+                {"field": "id", "type": "uuid", "schema": {"is_primary_key": true, "length": 36, "has_auto_increment": false},
+                 "meta": {"hidden": true, "readonly": true, "interface": "input", "special": ["uuid"]}},
+                {"field": "status", "type": "string", "schema": {"default_value": "draft", "is_nullable": false},
+                 "meta": {"width": "full", "interface": "select-dropdown", "display": "labels"}},
+                {"field": "sort", "type": "integer", "schema": {}, "meta": {"interface": "input", "hidden": true}},
+                {"field": "user_created", "type": "uuid", "schema": {},
+                 "meta": {"special": ["user-created"], "interface": "select-dropdown-m2o", "readonly": true, "hidden": true, "width": "half"}},
+                {"field": "date_created", "type": "timestamp", "schema": {},
+                 "meta": {"special": ["date-created"], "interface": "datetime", "readonly": true, "hidden": true, "width": "half"}},
+                {"field": "user_updated", "type": "uuid", "schema": {},
+                 "meta": {"special": ["user-updated"], "interface": "select-dropdown-m2o", "readonly": true, "hidden": true, "width": "half"}},
+                {"field": "date_updated", "type": "timestamp", "schema": {},
+                 "meta": {"special": ["date-updated"], "interface": "datetime", "readonly": true, "hidden": true, "width": "half"}}
+            ]}),
+        )
+        .await;
+    let data = r.assert_ok();
+    assert_eq!(data["meta"]["sort_field"], "sort");
+    assert_eq!(data["meta"]["archive_value"], "archived");
+    assert_eq!(
+        db.column_names("articles").await,
+        [
+            "id",
+            "status",
+            "sort",
+            "user_created",
+            "date_created",
+            "user_updated",
+            "date_updated"
+        ]
+    );
+    let fields = server.get("/fields/articles").await;
+    let fields = fields.assert_ok();
+    assert_eq!(field(fields, "id")["meta"]["special"], json!(["uuid"]));
+    assert_eq!(field(fields, "status")["schema"]["default_value"], "draft");
+    assert_eq!(field(fields, "status")["schema"]["is_nullable"], false);
+    assert_eq!(field(fields, "sort")["type"], "integer");
+    for (name, special) in [
+        ("user_created", "user-created"),
+        ("user_updated", "user-updated"),
+    ] {
+        assert_eq!(field(fields, name)["type"], "uuid");
+        assert_eq!(field(fields, name)["meta"]["special"], json!([special]));
+    }
+    assert_eq!(field(fields, "date_updated")["type"], "timestamp");
+    db.exec("INSERT INTO articles (id, user_created) VALUES ('0b6a4f3e-4f2a-4bde-9c61-2f4b1b1a0c11', '5b1d0c3e-1f2a-4bde-9c61-2f4b1b1a0c22')")
+        .await;
+    let rows = db.query("SELECT status FROM articles").await;
+    assert_eq!(rows[0]["status"], "draft");
+}
+on_every_db!(studio_optional_system_fields_work, studio_system_fields);

@@ -48,14 +48,6 @@ pub fn routes() -> Router<Arc<AppState>> {
         )
 }
 
-/// The items of a body that may be one object or an array of them.
-fn one_or_many(body: &Json_) -> (Vec<&Json_>, bool) {
-    match body {
-        Json_::Array(items) => (items.iter().collect(), true),
-        other => (vec![other], false),
-    }
-}
-
 fn array_of<'a>(body: &'a Json_, what: &str) -> Result<&'a Vec<Json_>, ApiError> {
     body.as_array()
         .ok_or_else(|| ApiError::invalid_payload(format!("{what} must be an array")))
@@ -103,17 +95,20 @@ async fn create_collections(
     _: Admin,
     JsonBody(body): JsonBody<Json_>,
 ) -> Data {
-    let (items, many) = one_or_many(&body);
-    let mut out = Vec::new();
-    for item in items {
-        s.schema.create_collection(item).await?;
-        out.push(collection_api(&s, key_of(item, "collection")?)?);
+    match &body {
+        Json_::Array(items) => {
+            s.schema.create_collections(items).await?;
+            let out = items
+                .iter()
+                .map(|item| collection_api(&s, key_of(item, "collection")?))
+                .collect::<Result<Vec<_>, ApiError>>()?;
+            Ok(data(Json_::Array(out)))
+        }
+        item => {
+            s.schema.create_collection(item).await?;
+            Ok(data(collection_api(&s, key_of(item, "collection")?)?))
+        }
     }
-    Ok(data(if many {
-        Json_::Array(out)
-    } else {
-        out.remove(0)
-    }))
 }
 
 async fn update_collections(
@@ -121,12 +116,12 @@ async fn update_collections(
     _: Admin,
     JsonBody(body): JsonBody<Json_>,
 ) -> Data {
-    let mut out = Vec::new();
-    for item in array_of(&body, "The body")? {
-        let name = key_of(item, "collection")?;
-        s.schema.update_collection(name, item).await?;
-        out.push(collection_api(&s, name)?);
-    }
+    let items = array_of(&body, "The body")?;
+    s.schema.update_collections(items).await?;
+    let out = items
+        .iter()
+        .map(|item| collection_api(&s, key_of(item, "collection")?))
+        .collect::<Result<Vec<_>, ApiError>>()?;
     Ok(data(Json_::Array(out)))
 }
 

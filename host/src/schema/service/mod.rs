@@ -122,6 +122,49 @@ impl SchemaService {
             .await
     }
 
+    /// `POST /collections` with an array: all collections are created, or none.
+    pub async fn create_collections(
+        &self,
+        payloads: &[serde_json::Value],
+    ) -> Result<(), SchemaError> {
+        let db = self.db.clone();
+        self.change(|schema| async move {
+            let mut all = plan::Plan::default();
+            let mut seen: Vec<&str> = Vec::new();
+            for p in payloads {
+                let name = p
+                    .get("collection")
+                    .and_then(Json::as_str)
+                    .unwrap_or_default();
+                if seen.iter().any(|s| s.eq_ignore_ascii_case(name)) {
+                    return Err(SchemaError::Invalid(format!(
+                        "Collection \"{name}\" is given more than once"
+                    )));
+                }
+                seen.push(name);
+                all.append(collections::create(&db, &schema, p).await?);
+            }
+            Ok(all)
+        })
+        .await
+    }
+
+    /// `PATCH /collections` body: `[{collection, meta}]`; all are updated, or none.
+    pub async fn update_collections(
+        &self,
+        payloads: &[serde_json::Value],
+    ) -> Result<(), SchemaError> {
+        self.change(|schema| async move {
+            let mut all = plan::Plan::default();
+            for p in payloads {
+                let name = required_str(object(p, "A collection")?, "collection")?;
+                all.append(collections::update(&schema, name, p)?);
+            }
+            Ok(all)
+        })
+        .await
+    }
+
     /// `PATCH /collections/:c` body: `{meta}`.
     pub async fn update_collection(
         &self,

@@ -44,6 +44,13 @@ impl Plan {
         self.meta.push(sql);
     }
 
+    /// Appends another plan's steps, so several changes run as one. Only for changes
+    /// that do not build on each other's DDL (each was planned against the same snapshot).
+    pub fn append(&mut self, other: Plan) {
+        self.ddl.extend(other.ddl);
+        self.meta.extend(other.meta);
+    }
+
     pub async fn run(self, db: &Db) -> Result<(), SchemaError> {
         match db.dialect() {
             Dialect::Postgres | Dialect::Sqlite => self.run_transactional(db).await,
