@@ -258,6 +258,15 @@ async fn update_fields(kind: Kind) {
     let data = r.assert_ok();
     assert_eq!(data[0]["meta"]["width"], "half");
     assert_eq!(data[1]["meta"]["note"], "EUR");
+    // Metadata keys can be cleared again (null into an integer metadata column).
+    let r = server
+        .patch("/fields/orders/item", json!({"meta": {"sort": 5}}))
+        .await;
+    assert_eq!(r.assert_ok()["meta"]["sort"], 5);
+    let r = server
+        .patch("/fields/orders/item", json!({"meta": {"sort": null}}))
+        .await;
+    assert_eq!(r.assert_ok()["meta"]["sort"], Value::Null);
     // A field created outside the API (no meta row) gets one on its first meta patch.
     db.exec("ALTER TABLE orders ADD COLUMN legacy_flag integer")
         .await;
@@ -476,6 +485,42 @@ async fn bad_field_input(kind: Kind) {
         )
         .await;
     assert_eq!(r.assert_ok()["schema"]["is_nullable"], false);
+
+    // Failing halfway: the DDL ran, then the metadata row is refused by the database
+    // (a NOT NULL metadata column given null). The column must not remain.
+    server
+        .post(
+            "/fields/orders",
+            json!({"field": "half", "type": "string", "meta": {"hidden": null}}),
+        )
+        .await
+        .assert_error(400, "NOT_NULL_VIOLATION");
+    // The same through SQLite's rebuild (a required field is added by rebuilding).
+    server
+        .post(
+            "/fields/empty_one",
+            json!({"field": "half", "type": "string", "schema": {"is_nullable": false}, "meta": {"readonly": null}}),
+        )
+        .await
+        .assert_error(400, "NOT_NULL_VIOLATION");
+    // And a type change whose metadata update fails: the column keeps its type.
+    server
+        .patch(
+            "/fields/orders/amount",
+            json!({"type": "decimal", "meta": {"hidden": null}}),
+        )
+        .await
+        .assert_error(400, "NOT_NULL_VIOLATION");
+    assert_eq!(db.column_names("orders").await, before);
+    assert_eq!(db.column_names("empty_one").await, ["id", "name"]);
+    let amount = server.get("/fields/orders/amount").await;
+    assert_eq!(amount.assert_ok()["type"], "float");
+    assert_eq!(amount.assert_ok()["meta"]["hidden"], false);
+    assert_eq!(
+        db.count("SELECT COUNT(*) AS n FROM rectus_fields WHERE field = 'half'")
+            .await,
+        0
+    );
 }
 on_every_db!(
     bad_field_input_is_refused_and_changes_nothing,
