@@ -376,6 +376,24 @@ async fn delete_fields(kind: Kind) {
         )
         .await
         .assert_ok();
+    server
+        .post(
+            "/fields/orders",
+            json!({"field": "rank", "type": "integer"}),
+        )
+        .await
+        .assert_ok();
+    server
+        .patch(
+            "/collections/orders",
+            json!({"meta": {"sort_field": "rank"}}),
+        )
+        .await
+        .assert_ok();
+    assert_eq!(server.delete("/fields/orders/rank").await.status, 204);
+    let orders = server.get("/collections/orders").await;
+    assert_eq!(orders.assert_ok()["meta"]["sort_field"], Value::Null);
+    assert_eq!(orders.assert_ok()["meta"]["icon"], "shopping_cart");
     let r = server.delete("/fields/orders/note").await;
     assert_eq!(r.status, 204, "{}", r.body);
     let r = server.delete("/fields/orders/code").await;

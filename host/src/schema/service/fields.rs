@@ -707,5 +707,18 @@ pub(super) async fn delete(
         &tables::FIELDS,
         &[("collection", collection), ("field", field)],
     ));
+    // The collection's own metadata stops naming the field (as Directus does).
+    for key in ["sort_field", "archive_field"] {
+        let mut cleared = MetaMap::new();
+        cleared.insert(key.into(), Json::Null);
+        if let Some(sql) = meta::update(
+            d,
+            &tables::COLLECTIONS,
+            &cleared,
+            &[("collection", collection), (key, field)],
+        ) {
+            plan.meta(sql);
+        }
+    }
     Ok(plan)
 }
