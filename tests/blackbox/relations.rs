@@ -376,3 +376,71 @@ on_every_db!(
     studio_flow_and_table_changes_keep_foreign_keys,
     studio_flow_and_table_changes_keep_keys
 );
+
+async fn uuid_keys_and_deleting_the_many_side(kind: Kind) {
+    let db = TestDb::create(kind).await;
+    let server = Server::start(&db).await;
+    create_orders(&server).await;
+    server
+        .post(
+            "/collections",
+            json!({"collection": "customers", "schema": {}, "fields": [
+                {"field": "id", "type": "uuid", "schema": {"is_primary_key": true}},
+                {"field": "name", "type": "string"}
+            ]}),
+        )
+        .await
+        .assert_ok();
+    server
+        .post(
+            "/fields/orders",
+            json!({"field": "customer", "type": "uuid"}),
+        )
+        .await
+        .assert_ok();
+    let r = server
+        .post(
+            "/relations",
+            json!({"collection": "orders", "field": "customer", "related_collection": "customers",
+                   "meta": {"one_field": "orders"}}),
+        )
+        .await;
+    let data = r.assert_ok();
+    assert_eq!(
+        data["schema"]["on_delete"], "SET NULL",
+        "Directus's default action"
+    );
+    db.exec(
+        "INSERT INTO customers (id, name) VALUES ('0b6a4f3e-4f2a-4bde-9c61-2f4b1b1a0c11', 'Ann')",
+    )
+    .await;
+    db.exec("INSERT INTO orders (customer_name, email, customer) VALUES ('Ann', 'a@example.com', '0b6a4f3e-4f2a-4bde-9c61-2f4b1b1a0c11')")
+        .await;
+    assert!(db
+        .try_exec("INSERT INTO orders (customer_name, email, customer) VALUES ('B', 'b@example.com', '1b6a4f3e-4f2a-4bde-9c61-2f4b1b1a0c11')")
+        .await
+        .is_err());
+
+    // Deleting the many side takes the relation and the o2m alias on the other side.
+    assert_eq!(server.delete("/collections/orders").await.status, 204);
+    server
+        .get("/fields/customers/orders")
+        .await
+        .assert_error(403, "FORBIDDEN");
+    assert_eq!(server.get("/relations").await.assert_ok(), &json!([]));
+    assert_eq!(
+        db.count("SELECT COUNT(*) AS n FROM rectus_relations").await,
+        0
+    );
+    assert_eq!(
+        db.count("SELECT COUNT(*) AS n FROM rectus_fields WHERE collection = 'customers'")
+            .await,
+        1,
+        "only the uuid key's row is left"
+    );
+    db.exec("DELETE FROM customers").await;
+}
+on_every_db!(
+    uuid_keys_relate_and_deleting_the_many_side_cleans_up,
+    uuid_keys_and_deleting_the_many_side
+);
