@@ -224,6 +224,17 @@ async fn update_fields(kind: Kind) {
         )
         .await
         .assert_error(400, "RECORD_NOT_UNIQUE");
+    // Two DDL steps where the second fails: the first (a longer varchar) is undone too.
+    server
+        .patch(
+            "/fields/orders/code",
+            json!({"schema": {"max_length": 150, "is_unique": true}}),
+        )
+        .await
+        .assert_error(400, "RECORD_NOT_UNIQUE");
+    let code = server.get("/fields/orders/code").await;
+    assert_eq!(code.assert_ok()["schema"]["max_length"], 100);
+    assert_eq!(code.assert_ok()["schema"]["is_unique"], false);
     db.exec("UPDATE orders SET code = id").await;
     let r = server
         .patch(

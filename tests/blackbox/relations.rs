@@ -241,6 +241,28 @@ async fn refused_relations(kind: Kind) {
     let rels = server.get("/relations").await;
     assert_eq!(rels.assert_ok(), &json!([]));
 
+    // Failing halfway: the foreign key is added, then the metadata row is refused by the
+    // database (a NOT NULL metadata column given null). No key may remain.
+    db.exec("DELETE FROM orders WHERE customer IS NOT NULL")
+        .await;
+    server
+        .post(
+            "/relations",
+            json!({"collection": "orders", "field": "customer", "related_collection": "customers",
+                   "meta": {"one_field": "orders", "one_deselect_action": null}}),
+        )
+        .await
+        .assert_error(400, "NOT_NULL_VIOLATION");
+    assert_eq!(server.get("/relations").await.assert_ok(), &json!([]));
+    server
+        .get("/fields/customers/orders")
+        .await
+        .assert_error(403, "FORBIDDEN");
+    db.exec(
+        "INSERT INTO orders (customer_name, email, customer) VALUES ('R', 'r@example.com', 996)",
+    )
+    .await;
+
     // A duplicate relation is refused.
     db.exec("DELETE FROM orders WHERE customer IS NOT NULL")
         .await;
