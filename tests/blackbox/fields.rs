@@ -256,6 +256,22 @@ async fn update_fields(kind: Kind) {
     assert_eq!(r.assert_ok()["schema"]["is_unique"], false);
     db.exec("UPDATE orders SET code = 'same'").await;
 
+    // A json column stays json when its column is restated (MariaDB keeps JSON as text
+    // with a check).
+    server
+        .post("/fields/orders", json!({"field": "extra", "type": "json"}))
+        .await
+        .assert_ok();
+    db.exec("UPDATE orders SET extra = '{\"a\": 1}'").await;
+    let r = server
+        .patch(
+            "/fields/orders/extra",
+            json!({"schema": {"is_nullable": false}}),
+        )
+        .await;
+    assert_eq!(r.assert_ok()["type"], "json");
+    assert_eq!(r.assert_ok()["schema"]["is_nullable"], false);
+
     // The batch form.
     let r = server
         .patch(

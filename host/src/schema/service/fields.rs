@@ -212,7 +212,11 @@ pub(super) fn current_spec(dialect: Dialect, f: &Field) -> ColumnSpec {
     let mut spec = ColumnSpec::new(&f.name, f.field_type);
     if f.field_type == FieldType::Unknown {
         spec.raw_type = Some(c.data_type.clone());
-    } else if dialect == Dialect::MySql && exact_mysql_type(&c.data_type) {
+    } else if dialect == Dialect::MySql
+        // MariaDB's JSON is LONGTEXT plus a check; restating `longtext` would drop it.
+        && f.field_type != FieldType::Json
+        && exact_mysql_type(&c.data_type)
+    {
         // MODIFY restates the type: keep e.g. `mediumtext` or `smallint` as declared.
         spec.raw_type = Some(c.data_type.clone());
     }
