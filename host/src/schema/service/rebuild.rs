@@ -265,3 +265,71 @@ fn one_way(from: &TableDef, to: &TableDef) -> Result<Vec<String>, SchemaError> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::FieldType;
+
+    fn table(columns: Vec<ColumnSpec>) -> TableDef {
+        TableDef {
+            name: "orders".into(),
+            columns,
+            foreign_keys: Vec::new(),
+            indexes: vec![(
+                "orders_note_idx".into(),
+                vec!["note".into()],
+                "CREATE INDEX \"orders_note_idx\" ON \"orders\" (\"note\")".into(),
+            )],
+        }
+    }
+
+    #[test]
+    fn rebuild_copies_shared_columns_and_keeps_indexes() {
+        let mut id = ColumnSpec::new("id", FieldType::Integer).auto_increment();
+        id.raw_type = Some("integer".into());
+        let mut note = ColumnSpec::new("note", FieldType::Text);
+        note.raw_type = Some("TEXT".into());
+        note.raw_default = Some("'x'".into());
+        let from = table(vec![id.clone(), note.clone()]);
+        let mut to = from.clone();
+        to.columns
+            .push(ColumnSpec::new("qty", FieldType::Integer).default(serde_json::json!(1)));
+        to.foreign_keys.push(ForeignKeySpec {
+            name: fk_name("orders", "qty"),
+            column: "qty".into(),
+            foreign_table: "stock".into(),
+            foreign_column: "id".into(),
+            on_delete: "SET NULL".into(),
+            on_update: "NO ACTION".into(),
+        });
+        let (forward, undo) = statements(&from, &to).unwrap();
+        assert_eq!(
+            forward,
+            vec![
+                "CREATE TABLE \"rectus_rebuild_orders\" (\n  \"id\" integer PRIMARY KEY AUTOINCREMENT,\n  \"note\" TEXT DEFAULT 'x',\n  \"qty\" integer DEFAULT 1,\n  CONSTRAINT \"orders_qty_foreign\" FOREIGN KEY (\"qty\") REFERENCES \"stock\" (\"id\") ON DELETE SET NULL ON UPDATE NO ACTION\n)".to_string(),
+                "INSERT INTO \"rectus_rebuild_orders\" (\"id\", \"note\") SELECT \"id\", \"note\" FROM \"orders\"".into(),
+                "DROP TABLE \"orders\"".into(),
+                "ALTER TABLE \"rectus_rebuild_orders\" RENAME TO \"orders\"".into(),
+                "CREATE INDEX \"orders_note_idx\" ON \"orders\" (\"note\")".into(),
+            ]
+        );
+        // The way back leaves the new column and its key out.
+        assert!(undo[0].contains("\"note\" TEXT DEFAULT 'x'") && !undo[0].contains("qty"));
+        // An index on a dropped column is not recreated.
+        let mut without_note = from.clone();
+        without_note.columns.retain(|c| c.name != "note");
+        let (forward, _) = statements(&from, &without_note).unwrap();
+        assert!(!forward.iter().any(|s| s.contains("orders_note_idx")));
+    }
+
+    #[test]
+    fn long_foreign_key_names_are_shortened_stably() {
+        let long = "a".repeat(60);
+        let name = fk_name(&long, "customer");
+        assert!(name.len() <= crate::schema::names::MAX_NAME_LEN, "{name}");
+        assert_eq!(name, fk_name(&long, "customer"));
+        assert_ne!(name, fk_name(&long, "customer2"));
+        assert_eq!(fk_name("orders", "customer"), "orders_customer_foreign");
+    }
+}
