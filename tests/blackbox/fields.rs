@@ -571,3 +571,37 @@ on_every_db!(
     bad_field_input_is_refused_and_changes_nothing,
     bad_field_input
 );
+
+async fn echoed_schema_changes_nothing(kind: Kind) {
+    let (db, server) = seeded(kind).await;
+    server
+        .post(
+            "/fields/orders",
+            json!({"field": "price", "type": "decimal", "schema": {"numeric_precision": 10, "numeric_scale": 2, "default_value": "1.50"}}),
+        )
+        .await
+        .assert_ok();
+    server
+        .post("/fields/orders", json!({"field": "body", "type": "text"}))
+        .await
+        .assert_ok();
+    // The Studio sends back the whole field as it read it, with one meta change.
+    let before = server.get("/fields/orders").await.assert_ok().clone();
+    let cols_before = db.columns("orders").await;
+    for f in before.as_array().unwrap() {
+        let name = f["field"].as_str().unwrap();
+        let mut body = f.clone();
+        body["meta"] = json!({"note": "edited"});
+        let r = server.patch(&format!("/fields/orders/{name}"), body).await;
+        let data = r.assert_ok();
+        assert_eq!(data["schema"], f["schema"], "{name}");
+        assert_eq!(data["type"], f["type"], "{name}");
+        assert_eq!(data["meta"]["note"], "edited");
+    }
+    assert_eq!(db.columns("orders").await, cols_before);
+    assert_eq!(db.count("SELECT COUNT(*) AS n FROM orders").await, 2);
+}
+on_every_db!(
+    echoed_schema_changes_nothing_but_meta,
+    echoed_schema_changes_nothing
+);

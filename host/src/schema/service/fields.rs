@@ -95,16 +95,19 @@ pub(super) fn apply_schema_options(
         spec.raw_default = None;
         spec.default = if d.is_null() { None } else { Some(d.clone()) };
     }
-    if let Some(n) = opt_u32(schema, "max_length", 1, MAX_VARCHAR)? {
-        if spec.field_type.has_length() {
+    // Clients echo the `schema` they read, where a text column reports its byte limit:
+    // the length only means something for varchar types.
+    if spec.field_type.has_length() {
+        if let Some(n) = opt_u32(schema, "max_length", 1, MAX_VARCHAR)? {
             spec.max_length = Some(n);
         }
     }
     if let Some(n) = opt_bool(schema, "is_nullable")? {
         spec.nullable = n;
     }
+    // A primary key is unique by itself (and reported so); no extra constraint.
     if let Some(u) = opt_bool(schema, "is_unique")? {
-        spec.unique = u;
+        spec.unique = u && !spec.primary_key;
     }
     if spec.field_type == FieldType::Decimal {
         if let Some(p) = opt_u32(schema, "numeric_precision", 1, 65)? {
