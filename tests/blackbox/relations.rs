@@ -466,3 +466,96 @@ on_every_db!(
     uuid_keys_relate_and_deleting_the_many_side_cleans_up,
     uuid_keys_and_deleting_the_many_side
 );
+
+async fn many_to_many_through_a_junction(kind: Kind) {
+    let db = TestDb::create(kind).await;
+    let server = Server::start(&db).await;
+    // The Studio's m2m flow: both sides, the alias, the junction, then two relations.
+    for c in ["products", "tags"] {
+        server
+            .post(
+                "/collections",
+                json!({"collection": c, "schema": {}, "fields": [{"field": "name", "type": "string"}]}),
+            )
+            .await
+            .assert_ok();
+    }
+    server
+        .post(
+            "/fields/products",
+            json!({"field": "tags", "type": "alias", "meta": {"special": ["m2m"], "interface": "list-m2m"}}),
+        )
+        .await
+        .assert_ok();
+    server
+        .post(
+            "/collections",
+            json!({"collection": "products_tags", "schema": {}, "meta": {"hidden": true, "icon": "import_export"},
+                   "fields": [{"field": "products_id", "type": "integer"}, {"field": "tags_id", "type": "integer"}]}),
+        )
+        .await
+        .assert_ok();
+    server
+        .post(
+            "/relations",
+            json!({"collection": "products_tags", "field": "products_id", "related_collection": "products",
+                   "meta": {"one_field": "tags", "junction_field": "tags_id", "sort_field": null},
+                   "schema": {"on_delete": "CASCADE"}}),
+        )
+        .await
+        .assert_ok();
+    let r = server
+        .post(
+            "/relations",
+            json!({"collection": "products_tags", "field": "tags_id", "related_collection": "tags",
+                   "meta": {"one_field": null, "junction_field": "products_id"},
+                   "schema": {"on_delete": "CASCADE"}}),
+        )
+        .await;
+    assert_eq!(r.assert_ok()["meta"]["junction_field"], "products_id");
+    let tags = server.get("/fields/products/tags").await;
+    assert_eq!(tags.assert_ok()["meta"]["special"], json!(["m2m"]));
+    assert_eq!(
+        server
+            .get("/relations")
+            .await
+            .assert_ok()
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    db.exec(
+        "INSERT INTO products (name) VALUES ('Laptop');\n\
+         INSERT INTO tags (name) VALUES ('new');\n\
+         INSERT INTO products_tags (products_id, tags_id) VALUES (1, 1)",
+    )
+    .await;
+    assert!(db
+        .try_exec("INSERT INTO products_tags (products_id, tags_id) VALUES (1, 9)")
+        .await
+        .is_err());
+    db.exec("DELETE FROM tags WHERE id = 1").await;
+    assert_eq!(
+        db.count("SELECT COUNT(*) AS n FROM products_tags").await,
+        0,
+        "ON DELETE CASCADE through the junction"
+    );
+
+    // Dropping the junction takes both relations and the m2m alias.
+    assert_eq!(
+        server.delete("/collections/products_tags").await.status,
+        204
+    );
+    assert_eq!(server.get("/relations").await.assert_ok(), &json!([]));
+    server
+        .get("/fields/products/tags")
+        .await
+        .assert_error(403, "FORBIDDEN");
+    db.exec("DELETE FROM products").await;
+}
+on_every_db!(
+    many_to_many_through_a_junction_collection,
+    many_to_many_through_a_junction
+);
