@@ -513,3 +513,72 @@ macro_rules! on_every_db {
         }
     };
 }
+
+/// Raw-SQL checks of what the database itself holds (not what the API says).
+impl TestDb {
+    /// Runs one raw statement, returning the database's error instead of panicking.
+    pub async fn try_exec(&self, sql: &str) -> Result<u64, String> {
+        let db = self.connect().await;
+        let r = db.execute_raw(sql).await.map_err(|e| e.to_string());
+        db.close().await;
+        r
+    }
+
+    /// Whether a table of this name exists in the test database.
+    pub async fn table_exists(&self, table: &str) -> bool {
+        let sql = match self.kind {
+            Kind::Sqlite => format!(
+                "SELECT name FROM sqlite_schema WHERE type = 'table' AND name = '{table}'"
+            ),
+            Kind::Postgres => format!(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = '{table}'"
+            ),
+            Kind::MySql => format!(
+                "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '{table}'"
+            ),
+        };
+        !self.query(&sql).await.is_empty()
+    }
+
+    /// `(column, nullable)` of a table in column order, from the catalogue.
+    pub async fn columns(&self, table: &str) -> Vec<(String, bool)> {
+        let sql = match self.kind {
+            Kind::Sqlite => format!(
+                "SELECT name, CASE WHEN \"notnull\" = 0 THEN 'YES' ELSE 'NO' END AS nullable FROM pragma_table_info('{table}') ORDER BY cid"
+            ),
+            Kind::Postgres => format!(
+                "SELECT column_name AS name, is_nullable AS nullable FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = '{table}' ORDER BY ordinal_position"
+            ),
+            Kind::MySql => format!(
+                "SELECT COLUMN_NAME AS name, IS_NULLABLE AS nullable FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '{table}' ORDER BY ORDINAL_POSITION"
+            ),
+        };
+        self.query(&sql)
+            .await
+            .into_iter()
+            .map(|r| {
+                (
+                    r["name"].as_str().unwrap_or_default().to_string(),
+                    r["nullable"].as_str() == Some("YES"),
+                )
+            })
+            .collect()
+    }
+
+    /// The column names of a table.
+    pub async fn column_names(&self, table: &str) -> Vec<String> {
+        self.columns(table).await.into_iter().map(|c| c.0).collect()
+    }
+
+    /// A single number from a query such as `SELECT COUNT(*) AS n …`.
+    pub async fn count(&self, sql: &str) -> i64 {
+        let rows = self.query(sql).await;
+        let v = rows
+            .first()
+            .and_then(|r| r.values().next().cloned())
+            .unwrap_or(Value::Null);
+        v.as_i64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            .unwrap_or_else(|| panic!("{sql}: not a number: {v}"))
+    }
+}

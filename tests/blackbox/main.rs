@@ -1,11 +1,14 @@
 //! Black-box tests: each starts the real `rectus` binary against a fresh database and
-//! speaks HTTP to it. One test binary, one module per area.
+//! speaks HTTP to it (a few drive the host library directly against the real databases:
+//! the query compiler and the events bus). One test binary, one module per area.
 
 mod harness;
 
+mod collections;
 mod events;
-
+mod fields;
 mod items_read;
 mod items_write;
 mod query_sql;
+mod relations;
 mod server;

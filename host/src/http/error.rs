@@ -247,6 +247,9 @@ impl From<SchemaError> for ApiError {
             )),
             SchemaError::RelationNotFound { .. } => ApiError::forbidden(),
             SchemaError::Invalid(reason) => ApiError::invalid_payload(reason),
+            SchemaError::Name(e) => ApiError::invalid_payload(e.to_string()),
+            SchemaError::Meta(e) => ApiError::invalid_payload(e.to_string()),
+            SchemaError::Ddl(e) => ApiError::invalid_payload(e.to_string()),
             SchemaError::ContainsNulls { collection, field } => ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "CONTAINS_NULL_VALUES",

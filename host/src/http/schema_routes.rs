@@ -1,10 +1,15 @@
 //! The schema API, as Directus has it: `/collections`, `/fields`, `/relations`.
 //! Admin only for now; once access control lands a non-admin sees what it may read.
+//!
+//! Writes call the schema service and answer with the changed object re-read from the new
+//! snapshot, as Directus does.
 
 use super::error::ApiError;
-use super::extract::Admin;
+use super::extract::{Admin, JsonBody};
 use crate::app::AppState;
+use crate::schema::service::SchemaError;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value as Json_};
@@ -12,14 +17,207 @@ use std::sync::Arc;
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
-        .route("/collections", get(list_collections))
-        .route("/collections/{collection}", get(read_collection))
+        .route(
+            "/collections",
+            get(list_collections)
+                .post(create_collections)
+                .patch(update_collections),
+        )
+        .route(
+            "/collections/{collection}",
+            get(read_collection)
+                .patch(update_collection)
+                .delete(delete_collection),
+        )
         .route("/fields", get(list_all_fields))
-        .route("/fields/{collection}", get(list_fields))
-        .route("/fields/{collection}/{field}", get(read_field))
-        .route("/relations", get(list_relations))
+        .route(
+            "/fields/{collection}",
+            get(list_fields).post(create_field).patch(update_fields),
+        )
+        .route(
+            "/fields/{collection}/{field}",
+            get(read_field).patch(update_field).delete(delete_field),
+        )
+        .route("/relations", get(list_relations).post(create_relation))
         .route("/relations/{collection}", get(list_collection_relations))
-        .route("/relations/{collection}/{field}", get(read_relation))
+        .route(
+            "/relations/{collection}/{field}",
+            get(read_relation)
+                .patch(update_relation)
+                .delete(delete_relation),
+        )
+}
+
+fn array_of<'a>(body: &'a Json_, what: &str) -> Result<&'a Vec<Json_>, ApiError> {
+    body.as_array()
+        .ok_or_else(|| ApiError::invalid_payload(format!("{what} must be an array")))
+}
+
+/// `body[key]` as a string, or 400.
+fn key_of<'a>(item: &'a Json_, key: &str) -> Result<&'a str, ApiError> {
+    item.get(key)
+        .and_then(Json_::as_str)
+        .ok_or_else(|| ApiError::invalid_payload(format!("\"{key}\" is required")))
+}
+
+fn collection_api(s: &AppState, name: &str) -> Result<Json_, ApiError> {
+    let schema = s.schema.current();
+    let c = schema
+        .collection(name)
+        .ok_or_else(|| SchemaError::CollectionNotFound(name.to_string()))?;
+    Ok(c.to_api())
+}
+
+fn field_api(s: &AppState, collection: &str, field: &str) -> Result<Json_, ApiError> {
+    let schema = s.schema.current();
+    let f = schema
+        .field(collection, field)
+        .ok_or_else(|| SchemaError::FieldNotFound {
+            collection: collection.to_string(),
+            field: field.to_string(),
+        })?;
+    Ok(f.to_api())
+}
+
+fn relation_api(s: &AppState, collection: &str, field: &str) -> Result<Json_, ApiError> {
+    let schema = s.schema.current();
+    let r = schema
+        .relation(collection, field)
+        .ok_or_else(|| SchemaError::RelationNotFound {
+            collection: collection.to_string(),
+            field: field.to_string(),
+        })?;
+    Ok(r.to_api())
+}
+
+async fn create_collections(
+    State(s): State<Arc<AppState>>,
+    _: Admin,
+    JsonBody(body): JsonBody<Json_>,
+) -> Data {
+    match &body {
+        Json_::Array(items) => {
+            s.schema.create_collections(items).await?;
+            let out = items
+                .iter()
+                .map(|item| collection_api(&s, key_of(item, "collection")?))
+                .collect::<Result<Vec<_>, ApiError>>()?;
+            Ok(data(Json_::Array(out)))
+        }
+        item => {
+            s.schema.create_collection(item).await?;
+            Ok(data(collection_api(&s, key_of(item, "collection")?)?))
+        }
+    }
+}
+
+async fn update_collections(
+    State(s): State<Arc<AppState>>,
+    _: Admin,
+    JsonBody(body): JsonBody<Json_>,
+) -> Data {
+    let items = array_of(&body, "The body")?;
+    s.schema.update_collections(items).await?;
+    let out = items
+        .iter()
+        .map(|item| collection_api(&s, key_of(item, "collection")?))
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    Ok(data(Json_::Array(out)))
+}
+
+async fn update_collection(
+    State(s): State<Arc<AppState>>,
+    _: Admin,
+    Path(name): Path<String>,
+    JsonBody(body): JsonBody<Json_>,
+) -> Data {
+    s.schema.update_collection(&name, &body).await?;
+    Ok(data(collection_api(&s, &name)?))
+}
+
+async fn delete_collection(
+    State(s): State<Arc<AppState>>,
+    _: Admin,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    s.schema.delete_collection(&name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn create_field(
+    State(s): State<Arc<AppState>>,
+    _: Admin,
+    Path(collection): Path<String>,
+    JsonBody(body): JsonBody<Json_>,
+) -> Data {
+    s.schema.create_field(&collection, &body).await?;
+    Ok(data(field_api(&s, &collection, key_of(&body, "field")?)?))
+}
+
+async fn update_fields(
+    State(s): State<Arc<AppState>>,
+    _: Admin,
+    Path(collection): Path<String>,
+    JsonBody(body): JsonBody<Json_>,
+) -> Data {
+    let mut out = Vec::new();
+    for item in array_of(&body, "The body")? {
+        let field = key_of(item, "field")?;
+        s.schema.update_field(&collection, field, item).await?;
+        out.push(field_api(&s, &collection, field)?);
+    }
+    Ok(data(Json_::Array(out)))
+}
+
+async fn update_field(
+    State(s): State<Arc<AppState>>,
+    _: Admin,
+    Path((collection, field)): Path<(String, String)>,
+    JsonBody(body): JsonBody<Json_>,
+) -> Data {
+    s.schema.update_field(&collection, &field, &body).await?;
+    Ok(data(field_api(&s, &collection, &field)?))
+}
+
+async fn delete_field(
+    State(s): State<Arc<AppState>>,
+    _: Admin,
+    Path((collection, field)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    s.schema.delete_field(&collection, &field).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn create_relation(
+    State(s): State<Arc<AppState>>,
+    _: Admin,
+    JsonBody(body): JsonBody<Json_>,
+) -> Data {
+    s.schema.create_relation(&body).await?;
+    Ok(data(relation_api(
+        &s,
+        key_of(&body, "collection")?,
+        key_of(&body, "field")?,
+    )?))
+}
+
+async fn update_relation(
+    State(s): State<Arc<AppState>>,
+    _: Admin,
+    Path((collection, field)): Path<(String, String)>,
+    JsonBody(body): JsonBody<Json_>,
+) -> Data {
+    s.schema.update_relation(&collection, &field, &body).await?;
+    Ok(data(relation_api(&s, &collection, &field)?))
+}
+
+async fn delete_relation(
+    State(s): State<Arc<AppState>>,
+    _: Admin,
+    Path((collection, field)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    s.schema.delete_relation(&collection, &field).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 type Data = Result<Json<Json_>, ApiError>;

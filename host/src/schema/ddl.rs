@@ -17,6 +17,10 @@ pub struct ColumnSpec {
     /// A declared type copied from the catalogue, used verbatim when a table is rebuilt
     /// (SQLite) so untouched columns keep exactly their type.
     pub raw_type: Option<String>,
+    /// A default expression copied from the catalogue, used verbatim when a table is
+    /// rebuilt (SQLite): it is the database's own text, not a client value, and may be an
+    /// expression `literal` cannot express.
+    pub raw_default: Option<String>,
     pub max_length: Option<u32>,
     pub precision: Option<u32>,
     pub scale: Option<u32>,
@@ -33,6 +37,7 @@ impl ColumnSpec {
             name: name.to_string(),
             field_type,
             raw_type: None,
+            raw_default: None,
             max_length: None,
             precision: None,
             scale: None,
@@ -263,7 +268,10 @@ fn column_tail(dialect: Dialect, col: &ColumnSpec, inline_pk: bool) -> Result<St
     if !col.nullable {
         out.push_str(" NOT NULL");
     }
-    if let Some(d) = col.default.as_ref().filter(|d| !d.is_null()) {
+    if let Some(raw) = &col.raw_default {
+        out.push_str(" DEFAULT ");
+        out.push_str(raw);
+    } else if let Some(d) = col.default.as_ref().filter(|d| !d.is_null()) {
         out.push_str(" DEFAULT ");
         out.push_str(&literal(dialect, col.field_type, &col.name, d)?);
     }

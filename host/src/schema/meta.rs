@@ -184,6 +184,16 @@ fn to_stored(spec: &ColumnSpec, v: &Json) -> Value {
     }
 }
 
+/// The PostgreSQL cast for a stored value: a NULL parameter is sent as text, which
+/// PostgreSQL refuses for a boolean or integer column, so it is cast to the column's type.
+fn cast_for(spec: &ColumnSpec, v: &Json) -> Option<&'static str> {
+    match (spec.field_type, v) {
+        (FieldType::Boolean, Json::Null) => Some("boolean"),
+        (FieldType::Integer, Json::Null) => Some("integer"),
+        (ty, _) => pg_cast(ty),
+    }
+}
+
 fn spec_of(table: &SystemTable, key: &str) -> Option<ColumnSpec> {
     (table.columns)().into_iter().find(|c| c.name == key)
 }
@@ -205,7 +215,7 @@ pub fn insert(dialect: Dialect, table: &SystemTable, values: &MetaMap) -> Sql {
             sql.push(", ");
         }
         let spec = spec_of(table, k).expect("filtered above");
-        sql.bind_cast(to_stored(&spec, v), pg_cast(spec.field_type));
+        sql.bind_cast(to_stored(&spec, v), cast_for(&spec, v));
     }
     sql.push(")");
     sql
@@ -234,7 +244,7 @@ pub fn update(
         let spec = spec_of(table, k).expect("filtered above");
         sql.ident(k)
             .push(" = ")
-            .bind_cast(to_stored(&spec, v), pg_cast(spec.field_type));
+            .bind_cast(to_stored(&spec, v), cast_for(&spec, v));
     }
     where_key(&mut sql, table, key);
     Some(sql)
