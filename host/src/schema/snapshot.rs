@@ -112,8 +112,8 @@ impl Snapshot {
                 if let Some(s) = entry["schema"].as_object_mut() {
                     // Which PostgreSQL schema and the comment are not part of the model
                     // Directus snapshots either.
-                    s.remove("foreign_key_schema");
-                    s.remove("comment");
+                    s.shift_remove("foreign_key_schema");
+                    s.shift_remove("comment");
                 }
                 fields.push(entry);
             }
@@ -129,7 +129,7 @@ impl Snapshot {
                 let mut entry = r.to_api();
                 strip_meta_id(&mut entry);
                 if let Some(s) = entry["schema"].as_object_mut() {
-                    s.remove("foreign_key_schema");
+                    s.shift_remove("foreign_key_schema");
                 }
                 entry
             })
@@ -214,7 +214,7 @@ fn key<'a>(v: &'a Json, k: &str) -> &'a str {
 
 fn strip_meta_id(entry: &mut Json) {
     if let Some(m) = entry.get_mut("meta").and_then(Json::as_object_mut) {
-        m.remove("id");
+        m.shift_remove("id");
     }
 }
 
