@@ -4,3 +4,5 @@
 mod harness;
 
 mod server;
+
+mod introspection;

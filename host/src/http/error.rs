@@ -5,6 +5,7 @@
 use crate::auth::AuthError;
 use crate::db::{DbError, DbErrorKind};
 use crate::schema::service::SchemaError;
+use crate::schema::snapshot::{ApplyError, SnapshotError};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value as Json};
@@ -155,6 +156,25 @@ impl From<AuthError> for ApiError {
             ),
             AuthError::Db(db) => db.into(),
         }
+    }
+}
+
+impl From<SnapshotError> for ApiError {
+    fn from(e: SnapshotError) -> Self {
+        match e {
+            // Only `?export=` names a format over HTTP.
+            SnapshotError::Format(_) => ApiError::invalid_query(e.to_string()),
+            SnapshotError::Parse(_) | SnapshotError::Version(_) | SnapshotError::Invalid(_) => {
+                ApiError::invalid_payload(e.to_string())
+            }
+        }
+    }
+}
+
+/// The failing change's own error, naming the step in `extensions.step`.
+impl From<ApplyError> for ApiError {
+    fn from(e: ApplyError) -> Self {
+        ApiError::from(e.source).with("step", e.step)
     }
 }
 

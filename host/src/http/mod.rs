@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 pub mod log;
 pub mod schema_routes;
+pub mod schema_snapshot_routes;
 pub mod server_routes;
 
 use crate::app::AppState;
@@ -25,6 +26,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(server_routes::routes())
         .merge(auth_routes::routes())
         .merge(schema_routes::routes())
+        .merge(schema_snapshot_routes::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
