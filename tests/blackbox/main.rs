@@ -6,3 +6,4 @@ mod harness;
 mod server;
 
 mod introspection;
+mod snapshot;
