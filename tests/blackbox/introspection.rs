@@ -347,14 +347,14 @@ fn edge_sql(kind: Kind) -> &'static str {
         Kind::Sqlite => {
             r#"
 CREATE TABLE wr (id integer PRIMARY KEY, v text, bs varchar(10) DEFAULT 'a\b') WITHOUT ROWID;
-CREATE TABLE pu (id integer PRIMARY KEY, code varchar(10), deleted boolean);
+CREATE TABLE pu (id integer PRIMARY KEY, code varchar(10), deleted boolean DEFAULT 'false');
 CREATE UNIQUE INDEX pu_code ON pu (code) WHERE deleted = 0;
 CREATE TABLE inc (id integer PRIMARY KEY, code varchar(10) UNIQUE, extra text)"#
         }
         Kind::Postgres => {
             r#"
 CREATE TABLE wr (id integer PRIMARY KEY, v text, bs varchar(10) DEFAULT 'a\b');
-CREATE TABLE pu (id serial PRIMARY KEY, code varchar(10), deleted boolean);
+CREATE TABLE pu (id serial PRIMARY KEY, code varchar(10), deleted boolean DEFAULT false);
 CREATE UNIQUE INDEX pu_code ON pu (code) WHERE NOT deleted;
 CREATE TABLE inc (id serial PRIMARY KEY, code varchar(10), extra text);
 CREATE UNIQUE INDEX inc_code ON inc (code) INCLUDE (extra)"#
@@ -362,7 +362,7 @@ CREATE UNIQUE INDEX inc_code ON inc (code) INCLUDE (extra)"#
         Kind::MySql => {
             r#"
 CREATE TABLE wr (id int PRIMARY KEY, v text, bs varchar(10) DEFAULT 'a\\b');
-CREATE TABLE pu (id int AUTO_INCREMENT PRIMARY KEY, code varchar(10), deleted tinyint(1));
+CREATE TABLE pu (id int AUTO_INCREMENT PRIMARY KEY, code varchar(10), deleted tinyint(1) DEFAULT 0);
 CREATE INDEX pu_code ON pu (code);
 CREATE TABLE inc (id int AUTO_INCREMENT PRIMARY KEY, code varchar(10) UNIQUE, extra text)"#
         }
@@ -381,6 +381,11 @@ async fn keys_and_indexes_are_read_exactly(kind: Kind) {
     // A backslash in a string default is one backslash (MariaDB reports it escaped).
     let bs = server.get("/fields/wr/bs").await;
     assert_field(bs.assert_ok(), json!({"default_value": "a\\b"}));
+    let deleted = server.get("/fields/pu/deleted").await;
+    assert_field(
+        deleted.assert_ok(),
+        json!({"type": "boolean", "default_value": false}),
+    );
     let pu = server.get("/fields/pu/code").await;
     assert_field(
         pu.assert_ok(),
