@@ -523,8 +523,28 @@ async fn http_apply(kind: Kind) {
                        "meta": {"note": "where to write"},
                        "schema": {"max_length": 80, "is_nullable": true}}),
     );
+    // Field and relation edits, and a removed field.
+    fields.retain(|f| !(f["collection"] == "kinds" && f["field"] == "body"));
+    for f in fields.iter_mut() {
+        if f["collection"] == "owners" && f["field"] == "name" {
+            f["schema"]["max_length"] = json!(80);
+            f["schema"]["default_value"] = json!("nobody");
+        }
+    }
+    for r in wanted["relations"].as_array_mut().unwrap() {
+        if r["field"] == "owner" {
+            r["schema"]["on_delete"] = json!("CASCADE");
+        }
+    }
     let d = server.post("/schema/diff", wanted.clone()).await;
     let data = d.assert_ok().clone();
+    let steps = |list: &str| data["diff"][list].as_array().unwrap().len();
+    assert_eq!(
+        (steps("collections"), steps("fields"), steps("relations")),
+        (1, 3, 1),
+        "{}",
+        data["diff"]
+    );
     let r = server.post("/schema/apply", data.clone()).await;
     assert_eq!(r.status, 204, "{:?}", r.body);
     server
@@ -534,6 +554,15 @@ async fn http_apply(kind: Kind) {
     let email = server.get("/fields/owners/email").await;
     assert_eq!(email.assert_ok()["schema"]["max_length"], 80);
     assert_eq!(email.data()["meta"]["note"], "where to write");
+    let name = server.get("/fields/owners/name").await;
+    assert_eq!(name.assert_ok()["schema"]["max_length"], 80);
+    assert_eq!(name.data()["schema"]["default_value"], "nobody");
+    server
+        .get("/fields/kinds/body")
+        .await
+        .assert_error(403, "FORBIDDEN");
+    let owner = server.get("/relations/pets/owner").await;
+    assert_eq!(owner.assert_ok()["schema"]["on_delete"], "CASCADE");
     // Done: nothing differs any more, and the old hash is stale.
     let d = server.post("/schema/diff", wanted).await;
     assert_eq!(d.status, 204, "{:?}", d.body);
@@ -543,3 +572,47 @@ async fn http_apply(kind: Kind) {
         .assert_error(400, "INVALID_PAYLOAD");
 }
 on_every_db!(http_apply_changes_the_schema, http_apply);
+
+/// Metadata travels too: a collection's and a field's rows (written here as plain SQL,
+/// as any tool could) are created on the target, and a second apply changes nothing.
+async fn round_trip_with_metadata(kind: Kind) {
+    let source = TestDb::create(kind).await;
+    source.exec(&portable_model(kind)).await;
+    let source_server = Server::start(&source).await;
+    source
+        .exec(
+            "INSERT INTO rectus_collections (collection, icon, note, hidden, singleton, archive_app_filter, accountability, collapse, versioning) \
+             VALUES ('owners', 'person', 'People with pets', false, false, true, 'all', 'open', false);\n\
+             INSERT INTO rectus_fields (collection, field, interface, note, readonly, hidden, required, searchable, width) \
+             VALUES ('owners', 'name', 'input', 'Full name', false, false, true, true, 'half')",
+        )
+        .await;
+    let cleared = source_server.post("/utils/cache/clear", json!({})).await;
+    assert_eq!(cleared.status, 200);
+    let owners = source_server.get("/collections/owners").await;
+    assert_eq!(owners.assert_ok()["meta"]["icon"], "person");
+    let file = temp_file("meta.yaml");
+    let out = run_cli(&source, &["schema", "snapshot", file.to_str().unwrap()]);
+    assert!(out.success, "{out:?}");
+    let expected = portable_api(&source_server).await;
+    assert_eq!(
+        expected["field owners.name"]["meta"],
+        json!({"interface": "input", "note": "Full name", "required": true, "width": "half"})
+    );
+    for other in others(kind) {
+        let target = TestDb::create(other).await;
+        let out = run_cli(&target, &["schema", "apply", file.to_str().unwrap()]);
+        assert!(out.success, "{kind:?} -> {other:?}: {out:?}");
+        let again = run_cli(&target, &["schema", "apply", file.to_str().unwrap()]);
+        assert!(
+            again.stdout.starts_with("No changes"),
+            "{kind:?} -> {other:?}: second apply planned:\n{}",
+            again.stdout
+        );
+        let target_server = Server::start(&target).await;
+        let actual = portable_api(&target_server).await;
+        assert_same_model(&expected, &actual, &format!("{kind:?} -> {other:?}"));
+    }
+    std::fs::remove_dir_all(file.parent().unwrap()).ok();
+}
+on_every_db!(round_trip_keeps_metadata, round_trip_with_metadata);
