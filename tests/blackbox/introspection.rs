@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 /// The same model in each dialect: every common column type, defaults, NOT NULL and
 /// UNIQUE, a string and a uuid primary key, a composite key, no key, and foreign keys
-/// with SET NULL / CASCADE.
+/// with SET NULL / CASCADE, to itself and to a string key.
 pub fn model_sql(kind: Kind) -> &'static str {
     match kind {
         Kind::Postgres => {
@@ -44,6 +44,11 @@ CREATE TABLE pets (
   id serial PRIMARY KEY,
   owner integer REFERENCES owners (id) ON DELETE SET NULL,
   home integer NOT NULL REFERENCES owners (id) ON DELETE CASCADE
+);
+CREATE TABLE nodes (
+  id serial PRIMARY KEY,
+  parent integer REFERENCES nodes (id) ON DELETE SET NULL,
+  tag varchar(32) REFERENCES tags (code) ON DELETE CASCADE ON UPDATE CASCADE
 )"#
         }
         Kind::MySql => {
@@ -79,6 +84,13 @@ CREATE TABLE pets (
   home int NOT NULL,
   FOREIGN KEY (owner) REFERENCES owners (id) ON DELETE SET NULL,
   FOREIGN KEY (home) REFERENCES owners (id) ON DELETE CASCADE
+);
+CREATE TABLE nodes (
+  id int AUTO_INCREMENT PRIMARY KEY,
+  parent int,
+  tag varchar(32),
+  FOREIGN KEY (parent) REFERENCES nodes (id) ON DELETE SET NULL,
+  FOREIGN KEY (tag) REFERENCES tags (code) ON DELETE CASCADE ON UPDATE CASCADE
 )"#
         }
         Kind::Sqlite => {
@@ -112,6 +124,11 @@ CREATE TABLE pets (
   id integer PRIMARY KEY,
   owner integer REFERENCES owners (id) ON DELETE SET NULL,
   home integer NOT NULL REFERENCES owners (id) ON DELETE CASCADE
+);
+CREATE TABLE nodes (
+  id integer PRIMARY KEY,
+  parent integer REFERENCES nodes (id) ON DELETE SET NULL,
+  tag varchar(32) REFERENCES tags (code) ON DELETE CASCADE ON UPDATE CASCADE
 )"#
         }
     }
@@ -282,11 +299,11 @@ async fn reports_raw_tables_like_directus(kind: Kind) {
 
     let relations = server.get("/relations").await;
     let relations = relations.assert_ok().as_array().unwrap().clone();
-    assert_eq!(relations.len(), 2, "{relations:?}");
+    assert_eq!(relations.len(), 4, "{relations:?}");
     for (field, on_delete) in [("home", "CASCADE"), ("owner", "SET NULL")] {
         let r = relations
             .iter()
-            .find(|r| r["field"] == field)
+            .find(|r| r["collection"] == "pets" && r["field"] == field)
             .unwrap_or_else(|| panic!("relation pets.{field} missing: {relations:?}"));
         assert_eq!(r["collection"], "pets");
         assert_eq!(r["related_collection"], "owners");
@@ -298,6 +315,21 @@ async fn reports_raw_tables_like_directus(kind: Kind) {
         assert_eq!(r["schema"]["on_delete"], on_delete);
         assert!(r["schema"]["constraint_name"].is_string());
     }
+    // To itself, and to a string key with an update rule.
+    let parent = server.get("/relations/nodes/parent").await;
+    assert_eq!(parent.assert_ok()["related_collection"], "nodes");
+    assert_eq!(parent.data()["schema"]["on_delete"], "SET NULL");
+    let tag = server.get("/relations/nodes/tag").await;
+    assert_eq!(tag.assert_ok()["related_collection"], "tags");
+    assert_eq!(tag.data()["schema"]["foreign_key_column"], "code");
+    assert_eq!(tag.data()["schema"]["on_delete"], "CASCADE");
+    assert_eq!(tag.data()["schema"]["on_update"], "CASCADE");
+    let tag_field = server.get("/fields/nodes/tag").await;
+    assert_field(
+        tag_field.assert_ok(),
+        json!({"type": "string", "max_length": 32, "foreign_key_table": "tags",
+               "foreign_key_column": "code"}),
+    );
     let one = server.get("/relations/pets/owner").await;
     assert_eq!(one.assert_ok()["schema"]["on_delete"], "SET NULL");
     let of_pets = server.get("/relations/pets").await;

@@ -26,7 +26,7 @@ fn portable_model(kind: Kind) -> String {
         .join(";\n")
 }
 
-const MODEL_COLLECTIONS: &[&str] = &["devices", "kinds", "owners", "pets", "tags"];
+const MODEL_COLLECTIONS: &[&str] = &["devices", "kinds", "nodes", "owners", "pets", "tags"];
 
 fn others(kind: Kind) -> Vec<Kind> {
     [Kind::Sqlite, Kind::Postgres, Kind::MySql]
@@ -204,7 +204,7 @@ async fn cli_and_http_snapshots_agree(kind: Kind) {
     let mut sorted = fields.clone();
     sorted.sort();
     assert_eq!(fields, sorted, "fields sorted by collection and field");
-    assert_eq!(snap["relations"].as_array().unwrap().len(), 2);
+    assert_eq!(snap["relations"].as_array().unwrap().len(), 4);
 
     // Stdout, as JSON.
     let out = run_cli(&db, &["schema", "snapshot", "--format", "json"]);
@@ -278,9 +278,12 @@ async fn cli_plans_for_another_database(kind: Kind) {
             [
                 "create collection devices (2 fields)",
                 "create collection kinds (18 fields)",
+                "create collection nodes (3 fields)",
                 "create collection owners (2 fields)",
                 "create collection pets (3 fields)",
                 "create collection tags (2 fields)",
+                "create relation nodes.parent -> nodes",
+                "create relation nodes.tag -> tags",
                 "create relation pets.home -> owners",
                 "create relation pets.owner -> owners",
             ],
@@ -291,7 +294,7 @@ async fn cli_plans_for_another_database(kind: Kind) {
             &["schema", "apply", file.to_str().unwrap(), "--dry-run"],
         );
         assert!(out.success, "{out:?}");
-        assert_eq!(out.stdout.lines().count(), 8, "{}", out.stdout);
+        assert_eq!(out.stdout.lines().count(), 11, "{}", out.stdout);
         assert!(out.stdout.ends_with("Dry run: nothing was changed.\n"));
     }
     std::fs::remove_dir_all(file.parent().unwrap()).ok();
@@ -467,7 +470,7 @@ async fn round_trip(kind: Kind) {
     let expected = portable_api(&source_server).await;
     assert_eq!(
         expected.keys().filter(|k| k.starts_with("field ")).count(),
-        27
+        30
     );
 
     for other in others(kind) {
@@ -479,7 +482,7 @@ async fn round_trip(kind: Kind) {
             "{}",
             out.stdout
         );
-        assert!(out.stdout.contains("Applied 7 changes."), "{}", out.stdout);
+        assert!(out.stdout.contains("Applied 10 changes."), "{}", out.stdout);
 
         // Applying again changes nothing and says so.
         let again = run_cli(&target, &["schema", "apply", file.to_str().unwrap(), "-y"]);
