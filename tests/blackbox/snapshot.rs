@@ -398,6 +398,17 @@ async fn http_diff_and_hash_checks(kind: Kind) {
         "CASCADE"
     );
 
+    // Merge mode keeps what the snapshot does not mention.
+    let merged = server.post("/schema/diff?mode=merge", wanted.clone()).await;
+    let merged = &merged.assert_ok()["diff"];
+    assert_eq!(merged["collections"], json!([]));
+    assert_eq!(merged["fields"].as_array().unwrap().len(), 1);
+    assert_eq!(merged["relations"].as_array().unwrap().len(), 1);
+    server
+        .post("/schema/diff?mode=sideways", wanted.clone())
+        .await
+        .assert_error(400, "INVALID_QUERY");
+
     // The same hash twice: the schema did not change.
     let again = server.post("/schema/diff", wanted.clone()).await;
     assert_eq!(again.assert_ok()["hash"], hash.as_str());

@@ -162,8 +162,10 @@ impl From<AuthError> for ApiError {
 impl From<SnapshotError> for ApiError {
     fn from(e: SnapshotError) -> Self {
         match e {
-            // Only `?export=` names a format over HTTP.
-            SnapshotError::Format(_) => ApiError::invalid_query(e.to_string()),
+            // Formats and modes come from the query string (`?export=`, `?mode=`).
+            SnapshotError::Format(_) | SnapshotError::Mode(_) => {
+                ApiError::invalid_query(e.to_string())
+            }
             SnapshotError::Parse(_) | SnapshotError::Version(_) | SnapshotError::Invalid(_) => {
                 ApiError::invalid_payload(e.to_string())
             }

@@ -11,7 +11,7 @@
 use super::error::ApiError;
 use super::extract::{percent_decode, Admin};
 use crate::app::AppState;
-use crate::schema::snapshot::{self, Format, Plan, Snapshot};
+use crate::schema::snapshot::{self, Format, Mode, Plan, Snapshot};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -87,15 +87,23 @@ fn snapshot_body(headers: &HeaderMap, body: &Bytes) -> Result<Snapshot, ApiError
     )?)
 }
 
+/// `?mode=mirror` (default) deletes what the snapshot lacks; `?mode=merge` keeps it.
+/// Directus's `?force` (skip its version and vendor check) is accepted: Rectus checks
+/// neither, since a snapshot is meant to move between databases and versions.
 async fn diff(
     State(s): State<Arc<AppState>>,
     _: Admin,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    let mode = match param(&query, "mode") {
+        None => Mode::Mirror,
+        Some(m) => Mode::parse(&m)?,
+    };
     let desired = snapshot_body(&headers, &body)?;
     let current = Snapshot::of(&s.schema.current());
-    let plan = snapshot::diff(&current, &desired)?;
+    let plan = snapshot::diff_in(&current, &desired, mode)?;
     if plan.is_empty() {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }

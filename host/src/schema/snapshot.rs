@@ -69,6 +69,28 @@ pub enum SnapshotError {
     Invalid(String),
     #[error("unknown snapshot format \"{0}\" (use yaml or json)")]
     Format(String),
+    #[error("unknown diff mode \"{0}\" (use mirror or merge)")]
+    Mode(String),
+}
+
+/// What happens to objects the desired snapshot does not have (Directus's `?mode=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// They are deleted: the database ends up exactly like the snapshot.
+    #[default]
+    Mirror,
+    /// They stay: the snapshot only adds and changes.
+    Merge,
+}
+
+impl Mode {
+    pub fn parse(name: &str) -> Result<Mode, SnapshotError> {
+        match name {
+            "mirror" => Ok(Mode::Mirror),
+            "merge" => Ok(Mode::Merge),
+            other => Err(SnapshotError::Mode(other.to_string())),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -776,6 +798,30 @@ fn relation_payload(r: &RelationEntry) -> Json {
 /// step (see [`Step::phase`]). Collections, fields and relations absent from `desired`
 /// are deleted (Directus's "mirror" mode).
 pub fn diff(current: &Snapshot, desired: &Snapshot) -> Result<Plan, SnapshotError> {
+    diff_in(current, desired, Mode::Mirror)
+}
+
+/// [`diff`], keeping what `desired` does not mention when `mode` is [`Mode::Merge`].
+pub fn diff_in(current: &Snapshot, desired: &Snapshot, mode: Mode) -> Result<Plan, SnapshotError> {
+    let mut plan = mirror(current, desired)?;
+    if mode == Mode::Merge {
+        // A delete followed by a create of the same object is a replacement, not a removal.
+        let recreated = |d: &Step, steps: &[Step]| {
+            steps.iter().any(|s| {
+                s.action == Action::Create
+                    && s.target == d.target
+                    && s.collection == d.collection
+                    && s.field == d.field
+            })
+        };
+        let all = plan.steps.clone();
+        plan.steps
+            .retain(|s| s.action != Action::Delete || recreated(s, &all));
+    }
+    Ok(plan)
+}
+
+fn mirror(current: &Snapshot, desired: &Snapshot) -> Result<Plan, SnapshotError> {
     let cur = Model::of(current)?;
     let want = Model::of(desired)?;
     let mut steps = Vec::new();
@@ -1378,6 +1424,36 @@ mod tests {
                 "delete collection customers",
             ]
         );
+    }
+
+    #[test]
+    fn merge_mode_keeps_what_the_snapshot_does_not_mention() {
+        let current = Snapshot::of(&shop(Dialect::Sqlite));
+        let mut desired = current.clone();
+        desired.fields.retain(|f| f["field"] != "total");
+        desired
+            .collections
+            .retain(|c| c["collection"] != "customers");
+        desired.fields.retain(|f| f["collection"] != "customers");
+        desired.relations[0]["related_collection"] = json!("orders");
+        let lines = |mode| -> Vec<String> {
+            diff_in(&current, &desired, mode)
+                .unwrap()
+                .steps
+                .iter()
+                .map(Step::describe)
+                .collect()
+        };
+        assert_eq!(
+            lines(Mode::Merge),
+            [
+                "delete relation orders.customer",
+                "create relation orders.customer -> orders"
+            ]
+        );
+        assert_eq!(lines(Mode::Mirror).len(), 4);
+        assert_eq!(Mode::parse("merge").unwrap(), Mode::Merge);
+        assert!(matches!(Mode::parse("all"), Err(SnapshotError::Mode(_))));
     }
 
     #[test]
