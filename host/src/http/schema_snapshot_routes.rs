@@ -2,11 +2,11 @@
 //! `POST /utils/cache/clear`, which re-reads the schema so tables made with plain SQL
 //! while the server runs become visible.
 //!
-//! Directus's outer shapes are kept: `{data: snapshot}`, `{data: {hash, diff:
-//! {collections, fields, relations}}}` or `204` when nothing differs, and `204` after an
-//! apply. The entries inside `diff` are Rectus's plan steps (`{action, target, collection,
-//! field?, payload?, changes?}`, see `schema::snapshot::Step`) rather than Directus's
-//! deep-diff records: `POST /schema/apply` takes them back unchanged.
+//! Directus's outer shapes are kept: `{data: snapshot}`; `{data: {hash, diff:
+//! {collections, fields, systemFields, relations}}}` or `204` when nothing differs; `204`
+//! after an apply. The entries inside `diff` are Rectus's plan steps (`{action, target,
+//! collection, field?, payload?, changes?}`, see `schema::snapshot::Step`) rather than
+//! Directus's deep-diff records: `POST /schema/apply` takes them back unchanged.
 
 use super::error::ApiError;
 use super::extract::{percent_decode, Admin};

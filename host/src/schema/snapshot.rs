@@ -349,8 +349,8 @@ impl Plan {
         self.steps.sort_by_key(Step::phase);
     }
 
-    /// `{collections: [...], fields: [...], relations: [...]}`, the shape of
-    /// `POST /schema/diff`'s `diff`.
+    /// `{collections: [...], fields: [...], systemFields: [], relations: [...]}`, the shape
+    /// of `POST /schema/diff`'s `diff` (system fields are never changed by a snapshot).
     pub fn to_api(&self) -> Json {
         let of = |t: Target| -> Vec<Json> {
             self.steps
@@ -362,6 +362,7 @@ impl Plan {
         json!({
             "collections": of(Target::Collection),
             "fields": of(Target::Field),
+            "systemFields": [],
             "relations": of(Target::Relation),
         })
     }
@@ -1549,6 +1550,7 @@ mod tests {
         assert_eq!(api["collections"].as_array().unwrap().len(), 2);
         assert_eq!(api["relations"][0]["action"], "create");
         assert_eq!(api["relations"][0]["target"], "relation");
+        assert_eq!(api["systemFields"], json!([]));
         assert_eq!(Plan::from_api(&api).unwrap(), plan);
         assert!(Plan::from_api(
             &json!({"fields": [{"action": "create", "target": "field", "collection": "a"}]})
