@@ -640,7 +640,9 @@ fn identity_keys(table: &SystemTable) -> &'static [&'static str] {
 }
 
 /// Metadata without ids and without the values every row has by default, so that a row
-/// holding only defaults equals no row at all.
+/// holding only defaults equals no row at all. Keys the metadata table has no column for
+/// (a newer Directus's, say) are left out: they cannot be stored, so comparing them would
+/// plan the same update on every apply.
 pub fn portable_meta(table: &SystemTable, meta: Option<&Map<String, Json>>) -> Map<String, Json> {
     let mut out = Map::new();
     let Some(meta) = meta else { return out };
@@ -650,11 +652,10 @@ pub fn portable_meta(table: &SystemTable, meta: Option<&Map<String, Json>>) -> M
         if skip.contains(&k.as_str()) {
             continue;
         }
-        let default = columns
-            .iter()
-            .find(|c| &c.name == k)
-            .and_then(|c| c.default.clone())
-            .unwrap_or(Json::Null);
+        let Some(column) = columns.iter().find(|c| &c.name == k) else {
+            continue;
+        };
+        let default = column.default.clone().unwrap_or(Json::Null);
         let empty = matches!(v, Json::Array(a) if a.is_empty());
         if *v == default || (empty && default.is_null()) {
             continue;
@@ -1503,6 +1504,10 @@ mod tests {
         assert!(diff(&with_meta, &bare).unwrap().is_empty());
         let mut noted = with_meta.clone();
         noted.fields[0]["meta"]["note"] = json!("n");
+        // Keys with nowhere to be stored are not differences.
+        let mut newer = with_meta.clone();
+        newer.fields[0]["meta"]["status_field"] = json!("state");
+        assert!(diff(&bare, &newer).unwrap().is_empty());
         let plan = diff(&noted, &with_meta).unwrap();
         assert_eq!(plan.steps.len(), 1);
         // Resetting a key the snapshot leaves unset sends its default.
