@@ -1565,6 +1565,153 @@ mod tests {
         assert!(Plan::from_api(&json!([])).is_err());
     }
 
+    /// A snapshot as Directus 11 writes it (null specials, numeric precision on integers,
+    /// keys Rectus does not store, a relation to a system collection).
+    const DIRECTUS_SNAPSHOT: &str = r#"
+version: 1
+directus: 11.5.1
+vendor: postgres
+collections:
+  - collection: articles
+    meta:
+      accountability: all
+      collection: articles
+      icon: article
+      note: null
+      singleton: false
+      sort: null
+      archive_app_filter: true
+      item_duplication_fields: null
+      versioning: false
+      status: null
+    schema:
+      name: articles
+fields:
+  - collection: articles
+    field: id
+    type: integer
+    meta:
+      collection: articles
+      field: id
+      hidden: true
+      interface: input
+      readonly: true
+      special: null
+      sort: 1
+      width: full
+    schema:
+      name: id
+      table: articles
+      data_type: integer
+      default_value: null
+      max_length: null
+      numeric_precision: 32
+      numeric_scale: 0
+      is_nullable: false
+      is_unique: true
+      is_indexed: false
+      is_primary_key: true
+      is_generated: false
+      generation_expression: null
+      has_auto_increment: true
+      foreign_key_table: null
+      foreign_key_column: null
+  - collection: articles
+    field: title
+    type: string
+    meta: null
+    schema:
+      name: title
+      table: articles
+      data_type: character varying
+      default_value: null
+      max_length: 255
+      is_nullable: true
+      is_unique: false
+      is_primary_key: false
+      has_auto_increment: false
+  - collection: articles
+    field: user_created
+    type: uuid
+    meta:
+      collection: articles
+      field: user_created
+      special:
+        - user-created
+      interface: select-dropdown-m2o
+    schema:
+      name: user_created
+      table: articles
+      data_type: uuid
+      is_nullable: true
+      is_primary_key: false
+      foreign_key_table: directus_users
+      foreign_key_column: id
+systemFields: []
+relations:
+  - collection: articles
+    field: user_created
+    related_collection: directus_users
+    meta:
+      junction_field: null
+      many_collection: articles
+      many_field: user_created
+      one_allowed_collections: null
+      one_collection: directus_users
+      one_collection_field: null
+      one_deselect_action: nullify
+      one_field: null
+      sort_field: null
+    schema:
+      table: articles
+      column: user_created
+      foreign_key_table: directus_users
+      foreign_key_column: id
+      constraint_name: articles_user_created_foreign
+      on_update: NO ACTION
+      on_delete: SET NULL
+"#;
+
+    #[test]
+    fn reads_and_plans_a_directus_snapshot() {
+        let desired = Snapshot::parse(DIRECTUS_SNAPSHOT, Format::Yaml).unwrap();
+        let plan = diff(&empty(Dialect::Sqlite), &desired).unwrap();
+        let lines: Vec<String> = plan.steps.iter().map(Step::describe).collect();
+        assert_eq!(
+            lines,
+            [
+                "create collection articles (3 fields)",
+                "create relation articles.user_created -> directus_users",
+            ]
+        );
+        let payload = plan.steps[0].payload.as_ref().unwrap();
+        assert_eq!(payload["meta"]["icon"], "article");
+        assert!(payload["meta"].get("collection").is_none());
+        let created = &payload["fields"][2];
+        assert_eq!(created["meta"]["special"], json!(["user-created"]));
+        assert!(created["meta"].get("field").is_none());
+        // Integers carry no precision; strings keep their length.
+        assert!(payload["fields"][0]["schema"]
+            .get("numeric_precision")
+            .is_none());
+        assert_eq!(payload["fields"][1]["schema"]["max_length"], 255);
+        assert_eq!(
+            plan.steps[1].payload.as_ref().unwrap()["schema"],
+            json!({"on_delete": "SET NULL", "on_update": "NO ACTION"})
+        );
+        // Once created (metadata stored without the keys Rectus has no column for), the
+        // same snapshot plans nothing.
+        let mut applied = desired.clone();
+        applied.directus = "0.1.0".into();
+        applied.vendor = "sqlite".into();
+        applied.collections[0]["meta"]
+            .as_object_mut()
+            .unwrap()
+            .shift_remove("status");
+        applied.fields[0]["schema"]["numeric_precision"] = Json::Null;
+        assert!(diff(&applied, &desired).unwrap().is_empty());
+    }
+
     #[test]
     fn hash_follows_the_schema_not_the_program_version() {
         let a = Snapshot::of(&shop(Dialect::Sqlite));
