@@ -6,7 +6,9 @@
 //! {collections, fields, systemFields, relations}}}` or `204` when nothing differs; `204`
 //! after an apply. The entries inside `diff` are Rectus's plan steps (`{action, target,
 //! collection, field?, payload?, changes?}`, see `schema::snapshot::Step`) rather than
-//! Directus's deep-diff records: `POST /schema/apply` takes them back unchanged.
+//! Directus's deep-diff records: `POST /schema/apply` takes them back unchanged. Each step
+//! is atomic on its own (see `schema::service`); when one fails, the answer is that step's
+//! error with `extensions.step` naming it, and the steps before it stay applied.
 
 use super::error::ApiError;
 use super::extract::{percent_decode, Admin};
