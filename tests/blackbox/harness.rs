@@ -582,3 +582,31 @@ impl TestDb {
             .unwrap_or_else(|| panic!("{sql}: not a number: {v}"))
     }
 }
+
+/// What a finished `rectus` command printed, and how it exited.
+#[derive(Debug)]
+pub struct CliOutput {
+    pub success: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `rectus ARGS…` against `db` (its environment only, no `.env` file) and waits for
+/// it to finish.
+pub fn run_cli(db: &TestDb, args: &[&str]) -> CliOutput {
+    let mut cmd = Command::new(bin());
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("CONFIG_PATH", "/nonexistent/.env")
+        .env("LOG_LEVEL", "warn");
+    for (k, v) in db.env() {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("rectus binary runs");
+    CliOutput {
+        success: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}

@@ -5,6 +5,7 @@
 use crate::auth::AuthError;
 use crate::db::{DbError, DbErrorKind};
 use crate::schema::service::SchemaError;
+use crate::schema::snapshot::{ApplyError, SnapshotError};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value as Json};
@@ -224,6 +225,20 @@ impl From<crate::items::ItemsError> for ApiError {
     }
 }
 
+impl From<SnapshotError> for ApiError {
+    fn from(e: SnapshotError) -> Self {
+        match e {
+            // Formats and modes come from the query string (`?export=`, `?mode=`).
+            SnapshotError::Format(_) | SnapshotError::Mode(_) => {
+                ApiError::invalid_query(e.to_string())
+            }
+            SnapshotError::Parse(_) | SnapshotError::Version(_) | SnapshotError::Invalid(_) => {
+                ApiError::invalid_payload(e.to_string())
+            }
+        }
+    }
+}
+
 /// Modules receive host errors in the same Directus terms the edge would answer with.
 impl From<ApiError> for rectus_sdk::HostError {
     fn from(e: ApiError) -> Self {
@@ -233,6 +248,13 @@ impl From<ApiError> for rectus_sdk::HostError {
             message: e.message,
             extensions: e.extensions,
         }
+    }
+}
+
+/// The failing change's own error, naming the step in `extensions.step`.
+impl From<ApplyError> for ApiError {
+    fn from(e: ApplyError) -> Self {
+        ApiError::from(e.source).with("step", e.step)
     }
 }
 

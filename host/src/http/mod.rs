@@ -10,6 +10,7 @@ pub mod extract;
 pub mod log;
 pub mod modules;
 pub mod schema_routes;
+pub mod schema_snapshot_routes;
 pub mod server_routes;
 pub mod specs;
 
@@ -29,6 +30,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(auth_routes::routes())
         .merge(schema_routes::routes())
         .merge(modules::routes())
+        .merge(schema_snapshot_routes::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))

@@ -15,6 +15,7 @@ pub mod introspect;
 pub mod meta;
 pub mod names;
 pub mod service;
+pub mod snapshot;
 pub mod types;
 
 pub use types::FieldType;

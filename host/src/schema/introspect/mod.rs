@@ -135,11 +135,7 @@ pub fn build(dialect: Dialect, catalogue: Catalogue, meta: MetaRows, exclude: &[
                 field_type = over;
             }
             let is_pk = table.primary_key.contains(&col.name);
-            // Booleans stored as 0/1 (MySQL, SQLite) report their default as a boolean.
-            let default_value = match (field_type, &col.default_value) {
-                (FieldType::Boolean, Json::Number(n)) => Json::Bool(n.as_i64() == Some(1)),
-                (_, v) => v.clone(),
-            };
+            let default_value = boolean_default(field_type, &col.default_value);
             let fk = resolved_fks
                 .iter()
                 .find(|f| f.table == table.name && f.column == col.name);
@@ -304,6 +300,23 @@ pub fn build(dialect: Dialect, catalogue: Catalogue, meta: MetaRows, exclude: &[
     }
 }
 
+/// Booleans stored as 0/1 (MySQL, SQLite) or declared with a quoted `'true'` (SQLite keeps
+/// whatever literal was written) report their default as a boolean.
+fn boolean_default(field_type: FieldType, v: &Json) -> Json {
+    if field_type != FieldType::Boolean {
+        return v.clone();
+    }
+    match v {
+        Json::Number(n) => Json::Bool(n.as_i64() == Some(1)),
+        Json::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" => Json::Bool(true),
+            "false" | "0" => Json::Bool(false),
+            _ => v.clone(),
+        },
+        _ => v.clone(),
+    }
+}
+
 /// Turns a catalogue default expression into a JSON value: string literals unquoted and
 /// unescaped, numbers parsed, booleans, `CURRENT_TIMESTAMP` for the clock functions;
 /// other expressions as their text.
@@ -405,6 +418,24 @@ mod tests {
         assert_eq!(
             parse_default(Some("gen_random_uuid()"), false),
             json!("gen_random_uuid()")
+        );
+    }
+
+    #[test]
+    fn boolean_defaults_are_booleans_however_written() {
+        let b = |v: Json| boolean_default(FieldType::Boolean, &v);
+        assert_eq!(b(json!(1)), json!(true));
+        assert_eq!(b(json!(0)), json!(false));
+        assert_eq!(b(json!("false")), json!(false));
+        assert_eq!(b(json!("TRUE")), json!(true));
+        assert_eq!(b(json!("1")), json!(true));
+        assert_eq!(b(json!(true)), json!(true));
+        assert_eq!(b(json!("maybe")), json!("maybe"));
+        assert_eq!(b(Json::Null), Json::Null);
+        assert_eq!(boolean_default(FieldType::Integer, &json!(1)), json!(1));
+        assert_eq!(
+            boolean_default(FieldType::String, &json!("true")),
+            json!("true")
         );
     }
 

@@ -57,6 +57,37 @@ fn i(row: &Row, k: &str) -> Option<i64> {
     })
 }
 
+/// MariaDB writes a string default as a literal with backslash escapes (`'a\\b'` for
+/// `a\b`) besides doubled quotes; turns the escapes into the characters so the literal
+/// only needs the standard `''` unquoting. Anything not a quoted literal is returned as is.
+fn unescape_mariadb_literal(raw: &str) -> String {
+    if raw.len() < 2 || !raw.starts_with('\'') || !raw.ends_with('\'') {
+        return raw.to_string();
+    }
+    let inner = &raw[1..raw.len() - 1];
+    let mut out = String::with_capacity(raw.len());
+    out.push('\'');
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some('0') => out.push('\0'),
+            Some('Z') => out.push('\u{1a}'),
+            Some('\'') => out.push_str("''"),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out.push('\'');
+    out
+}
+
 pub(super) async fn read(db: &Db) -> Result<Catalogue, DbError> {
     let q = |text: &str| {
         let mut s = db.sql();
@@ -154,6 +185,7 @@ pub(super) async fn read(db: &Db) -> Result<Catalogue, DbError> {
             {
                 Some(format!("'{}'", d.replace('\'', "''")))
             }
+            (Some(d), true) => Some(unescape_mariadb_literal(d)),
             _ => raw_default.clone(),
         };
         let key = (table.clone(), name.clone());
@@ -209,4 +241,23 @@ pub(super) async fn read(db: &Db) -> Result<Catalogue, DbError> {
         tables,
         foreign_keys,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unescape_mariadb_literal as u;
+
+    #[test]
+    fn unescapes_mariadb_default_literals() {
+        assert_eq!(u(r"'a\\b'"), r"'a\b'");
+        assert_eq!(u("'it''s'"), "'it''s'");
+        assert_eq!(u(r"'it\'s'"), "'it''s'");
+        assert_eq!(u(r"'line\nnext'"), "'line\nnext'");
+        assert_eq!(u("''"), "''");
+        assert_eq!(u("NULL"), "NULL");
+        assert_eq!(u("current_timestamp()"), "current_timestamp()");
+        assert_eq!(u("-1.5"), "-1.5");
+        let parsed = super::parse_default(Some(&u(r"'a\\b'")), false);
+        assert_eq!(parsed, serde_json::json!("a\\b"));
+    }
 }

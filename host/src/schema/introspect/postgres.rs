@@ -35,13 +35,15 @@ WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname = current_s
 ORDER BY c.relname, a.attnum
 "#;
 
+/// Key columns only (`INCLUDE` columns are carried, not constrained), and a partial
+/// unique index (`WHERE …`) does not make its column unique.
 const INDEXES: &str = r#"
 SELECT c.relname AS table_name,
        i.indisprimary AS is_primary,
-       i.indisunique AS is_unique,
-       i.indnatts::int4 AS ncols,
+       i.indisunique AND i.indpred IS NULL AS is_unique,
        ARRAY(SELECT a.attname::text FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
              JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+             WHERE k.ord <= i.indnkeyatts
              ORDER BY k.ord) AS columns
 FROM pg_index i
 JOIN pg_class c ON c.oid = i.indrelid

@@ -18,6 +18,7 @@ ORDER BY m.name, p.cid
 
 const INDEXES: &str = r#"
 SELECT m.name AS table_name, il.name AS index_name, il."unique" AS is_unique, il.origin AS origin,
+       il.partial AS is_partial,
        ii.name AS column_name, ii.seqno AS seqno
 FROM sqlite_schema m JOIN pragma_index_list(m.name) il JOIN pragma_index_info(il.name) ii
 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\_%' ESCAPE '\'
@@ -57,6 +58,18 @@ fn split_type(declared: &str) -> (String, Option<i64>, Option<i64>) {
     }
 }
 
+/// Whether a `CREATE TABLE` statement ends with the `WITHOUT ROWID` table option (after
+/// the column list, possibly beside `STRICT`).
+fn without_rowid(create_sql: &str) -> bool {
+    let lower = create_sql.to_ascii_lowercase();
+    let options = lower.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let words: Vec<&str> = options
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.windows(2).any(|w| w == ["without", "rowid"])
+}
+
 pub(super) async fn read(db: &Db) -> Result<Catalogue, DbError> {
     let q = |text: &str| {
         let mut s = db.sql();
@@ -75,7 +88,13 @@ pub(super) async fn read(db: &Db) -> Result<Catalogue, DbError> {
         let col = s(row, "column_name").unwrap_or_default();
         match by_index.last_mut() {
             Some(last) if last.0 == table && last.1 == name => last.3.push(col),
-            _ => by_index.push((table, name, i(row, "is_unique") == 1, vec![col])),
+            // A partial unique index only constrains the rows it covers.
+            _ => by_index.push((
+                table,
+                name,
+                i(row, "is_unique") == 1 && i(row, "is_partial") == 0,
+                vec![col],
+            )),
         }
     }
     let mut unique: HashMap<(String, String), bool> = HashMap::new();
@@ -89,10 +108,15 @@ pub(super) async fn read(db: &Db) -> Result<Catalogue, DbError> {
     }
 
     let mut tables: Vec<RawTable> = Vec::new();
+    let mut rowid_tables: HashMap<String, bool> = HashMap::new();
     let mut pk_order: HashMap<String, Vec<(i64, String)>> = HashMap::new();
     for row in &columns {
         let table = s(row, "table_name").unwrap_or_default();
         if tables.last().map(|t| &t.name) != Some(&table) {
+            rowid_tables.insert(
+                table.clone(),
+                !without_rowid(&s(row, "table_sql").unwrap_or_default()),
+            );
             tables.push(RawTable {
                 name: table.clone(),
                 ..Default::default()
@@ -150,8 +174,10 @@ pub(super) async fn read(db: &Db) -> Result<Catalogue, DbError> {
         let mut pk = pk_order.remove(&t.name).unwrap_or_default();
         pk.sort();
         t.primary_key = pk.into_iter().map(|(_, n)| n).collect();
-        // A lone INTEGER PRIMARY KEY is the rowid: it numbers itself.
-        if let [only] = t.primary_key.as_slice() {
+        // A lone INTEGER PRIMARY KEY is the rowid, which numbers itself; a WITHOUT ROWID
+        // table has no rowid, so there it is an ordinary column.
+        let has_rowid = rowid_tables.get(&t.name).copied().unwrap_or(true);
+        if let ([only], true) = (t.primary_key.as_slice(), has_rowid) {
             if let Some(c) = t.columns.iter_mut().find(|c| &c.name == only) {
                 if c.base_type == "integer" {
                     c.auto_increment = true;
@@ -208,5 +234,21 @@ mod tests {
         );
         assert_eq!(super::split_type("text"), ("text".into(), None, None));
         assert_eq!(super::split_type(""), ("".into(), None, None));
+    }
+
+    #[test]
+    fn recognises_without_rowid_tables() {
+        assert!(super::without_rowid(
+            "CREATE TABLE wr (id integer PRIMARY KEY, v text) WITHOUT ROWID"
+        ));
+        assert!(super::without_rowid(
+            "create table t (id integer primary key)\n  strict,  without\trowid"
+        ));
+        assert!(!super::without_rowid(
+            "CREATE TABLE t (id integer PRIMARY KEY, note text DEFAULT 'without rowid')"
+        ));
+        assert!(!super::without_rowid(
+            "CREATE TABLE t (id integer PRIMARY KEY)"
+        ));
     }
 }
