@@ -140,3 +140,50 @@ async fn sigterm_shuts_down_cleanly() {
     let status = server.stop();
     assert!(status.success(), "{status:?}");
 }
+
+/// The database goes away while Rectus runs: health answers 503, requests fail cleanly
+/// with SERVICE_UNAVAILABLE (no 500, no hang), and service resumes by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn survives_the_database_going_away_and_coming_back() {
+    if !Kind::Postgres.enabled() {
+        return;
+    }
+    let db = TestDb::create(Kind::Postgres).await;
+    db.exec("CREATE TABLE notes (id serial primary key, body text)").await;
+    db.exec("INSERT INTO notes (body) VALUES ('hello')").await;
+    let proxy = crate::harness::Proxy::start("127.0.0.1:5432").await;
+    let rectus::config::DbConfig::Postgres { url } = &db.config else { unreachable!() };
+    let via_proxy = url.replace(":5432/", &format!(":{}/", proxy.port));
+    let server = Server::start_with(&db, &[("DB_CONNECTION_STRING", &via_proxy)]).await;
+    assert_eq!(server.get("/server/health").await.status, 200);
+    assert_eq!(server.get("/items/notes").await.body, json!({"data": [{"id": 1, "body": "hello"}]}));
+
+    proxy.cut();
+    let started = std::time::Instant::now();
+    let health = server.get("/server/health").await;
+    assert_eq!(health.status, 503, "{}", health.body);
+    assert_eq!(health.body["status"], "error");
+    let r = server.get("/items/notes").await;
+    r.assert_error(503, "SERVICE_UNAVAILABLE");
+    assert!(started.elapsed() < std::time::Duration::from_secs(15), "failing fast enough: {:?}", started.elapsed());
+    // What needs no database still answers.
+    assert_eq!(server.anonymous().get("/server/ping").await.status, 200);
+
+    proxy.restore();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if server.get("/server/health").await.status == 200 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "service did not resume");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(server.get("/items/notes").await.body, json!({"data": [{"id": 1, "body": "hello"}]}));
+}
+
+#[tokio::test]
+async fn prints_its_version() {
+    let out = std::process::Command::new(crate::harness::bin()).arg("--version").output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("rectus {}", env!("CARGO_PKG_VERSION")));
+}
