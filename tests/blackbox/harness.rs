@@ -626,7 +626,8 @@ impl Proxy {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let open = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
-        let links: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>> = Default::default();
+        let links: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>> =
+            Default::default();
         let target = target.to_string();
         let (open2, links2) = (open.clone(), links.clone());
         let accept = tokio::spawn(async move {
@@ -643,7 +644,12 @@ impl Proxy {
                 links2.lock().unwrap().push(link);
             }
         });
-        Proxy { port, open, links, accept }
+        Proxy {
+            port,
+            open,
+            links,
+            accept,
+        }
     }
 
     /// Drops every open connection and refuses new ones.

@@ -149,14 +149,20 @@ async fn survives_the_database_going_away_and_coming_back() {
         return;
     }
     let db = TestDb::create(Kind::Postgres).await;
-    db.exec("CREATE TABLE notes (id serial primary key, body text)").await;
+    db.exec("CREATE TABLE notes (id serial primary key, body text)")
+        .await;
     db.exec("INSERT INTO notes (body) VALUES ('hello')").await;
     let proxy = crate::harness::Proxy::start("127.0.0.1:5432").await;
-    let rectus::config::DbConfig::Postgres { url } = &db.config else { unreachable!() };
+    let rectus::config::DbConfig::Postgres { url } = &db.config else {
+        unreachable!()
+    };
     let via_proxy = url.replace(":5432/", &format!(":{}/", proxy.port));
     let server = Server::start_with(&db, &[("DB_CONNECTION_STRING", &via_proxy)]).await;
     assert_eq!(server.get("/server/health").await.status, 200);
-    assert_eq!(server.get("/items/notes").await.body, json!({"data": [{"id": 1, "body": "hello"}]}));
+    assert_eq!(
+        server.get("/items/notes").await.body,
+        json!({"data": [{"id": 1, "body": "hello"}]})
+    );
 
     proxy.cut();
     let started = std::time::Instant::now();
@@ -165,7 +171,11 @@ async fn survives_the_database_going_away_and_coming_back() {
     assert_eq!(health.body["status"], "error");
     let r = server.get("/items/notes").await;
     r.assert_error(503, "SERVICE_UNAVAILABLE");
-    assert!(started.elapsed() < std::time::Duration::from_secs(15), "failing fast enough: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "failing fast enough: {:?}",
+        started.elapsed()
+    );
     // What needs no database still answers.
     assert_eq!(server.anonymous().get("/server/ping").await.status, 200);
 
@@ -175,15 +185,90 @@ async fn survives_the_database_going_away_and_coming_back() {
         if server.get("/server/health").await.status == 200 {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "service did not resume");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "service did not resume"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
-    assert_eq!(server.get("/items/notes").await.body, json!({"data": [{"id": 1, "body": "hello"}]}));
+    assert_eq!(
+        server.get("/items/notes").await.body,
+        json!({"data": [{"id": 1, "body": "hello"}]})
+    );
 }
 
 #[tokio::test]
 async fn prints_its_version() {
-    let out = std::process::Command::new(crate::harness::bin()).arg("--version").output().unwrap();
+    let out = std::process::Command::new(crate::harness::bin())
+        .arg("--version")
+        .output()
+        .unwrap();
     assert!(out.status.success());
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("rectus {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("rectus {}", env!("CARGO_PKG_VERSION"))
+    );
 }
+
+/// Modules switch off and on at runtime, and the switch survives a restart.
+async fn modules_switch_at_runtime(kind: Kind) {
+    let db = TestDb::create(kind).await;
+    db.exec("CREATE TABLE notes (id integer primary key, body text)")
+        .await;
+    let mut server = Server::start(&db).await;
+    let list = server.get("/extensions").await;
+    let rest = list.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == "rest")
+        .cloned()
+        .unwrap();
+    assert_eq!(rest["meta"]["enabled"], true);
+    assert_eq!(rest["meta"]["source"], "builtin");
+    assert_eq!(rest["schema"]["type"], "endpoint");
+    assert_eq!(server.get("/items/notes").await.status, 200);
+
+    let r = server
+        .patch("/extensions/rest", json!({"meta": {"enabled": false}}))
+        .await;
+    assert_eq!(r.body["data"]["meta"]["enabled"], false);
+    server
+        .get("/items/notes")
+        .await
+        .assert_error(404, "ROUTE_NOT_FOUND");
+    server.stop();
+    let server = Server::start(&db).await;
+    server
+        .get("/items/notes")
+        .await
+        .assert_error(404, "ROUTE_NOT_FOUND");
+    server
+        .patch("/extensions/rest", json!({"meta": {"enabled": true}}))
+        .await
+        .assert_ok();
+    assert_eq!(server.get("/items/notes").await.status, 200);
+
+    server
+        .patch("/extensions/nope", json!({"meta": {"enabled": true}}))
+        .await
+        .assert_error(403, "FORBIDDEN");
+    server
+        .patch("/extensions/rest", json!({"meta": {"enabled": "no"}}))
+        .await
+        .assert_error(400, "INVALID_PAYLOAD");
+    server
+        .patch("/extensions/rest", json!({}))
+        .await
+        .assert_error(400, "INVALID_PAYLOAD");
+    server
+        .anonymous()
+        .patch("/extensions/rest", json!({"meta": {"enabled": false}}))
+        .await
+        .assert_error(403, "FORBIDDEN");
+    assert_eq!(server.get("/items/notes").await.status, 200);
+}
+on_every_db!(
+    modules_switch_at_runtime_on_every_db,
+    modules_switch_at_runtime
+);

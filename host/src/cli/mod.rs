@@ -155,13 +155,15 @@ pub async fn start(config: Config) -> Result<(), CliError> {
         config.host.to_string()
     };
     let collections = schema.current().collections.len();
+    let modules = crate::registry::Registry::builtin();
+    modules.load_state(&db).await?;
     let state = Arc::new(AppState {
         config,
         db: db.clone(),
         schema,
         secret,
         events: crate::events::Bus::default(),
-        modules: crate::registry::Registry::builtin(),
+        modules,
         service_id: uuid::Uuid::new_v4().to_string(),
     });
     tracing::info!(

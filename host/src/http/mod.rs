@@ -6,6 +6,7 @@
 
 pub mod auth_routes;
 pub mod error;
+pub mod extensions;
 pub mod extract;
 pub mod log;
 pub mod modules;
@@ -30,6 +31,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(auth_routes::routes())
         .merge(schema_routes::routes())
         .merge(modules::routes())
+        .merge(extensions::routes())
         .merge(schema_snapshot_routes::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)

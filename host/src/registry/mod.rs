@@ -7,6 +7,7 @@
 //! implementation handed to linked modules. Must not touch: what modules do with requests.
 
 mod native;
+mod state;
 
 pub use native::NativeHost;
 

@@ -27,37 +27,55 @@ pub struct Migration {
     pub statements: fn(Dialect) -> Result<Vec<String>, DdlError>,
 }
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "create system tables",
-    statements: |dialect| {
-        let mut out = Vec::new();
-        // rectus_migrations exists before any migration runs.
-        for t in &tables::ALL[1..] {
-            out.push(ddl::create_table(
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "create system tables",
+        statements: |dialect| {
+            let mut out = Vec::new();
+            // rectus_migrations exists before any migration runs; rectus_extensions came later.
+            for t in tables::ALL[1..]
+                .iter()
+                .filter(|t| t.name != tables::EXTENSIONS.name)
+            {
+                out.push(ddl::create_table(
+                    dialect,
+                    t.name,
+                    &(t.columns)(),
+                    &(t.foreign_keys)(),
+                )?);
+            }
+            out.push(format!(
+                "CREATE UNIQUE INDEX {} ON {} ({}, {})",
+                dialect.quote("rectus_fields_collection_field_unique"),
+                dialect.quote("rectus_fields"),
+                dialect.quote("collection"),
+                dialect.quote("field")
+            ));
+            out.push(format!(
+                "CREATE UNIQUE INDEX {} ON {} ({}, {})",
+                dialect.quote("rectus_relations_many_unique"),
+                dialect.quote("rectus_relations"),
+                dialect.quote("many_collection"),
+                dialect.quote("many_field")
+            ));
+            Ok(out)
+        },
+    },
+    Migration {
+        version: 2,
+        name: "create rectus_extensions",
+        statements: |dialect| {
+            let t = &tables::EXTENSIONS;
+            Ok(vec![ddl::create_table(
                 dialect,
                 t.name,
                 &(t.columns)(),
                 &(t.foreign_keys)(),
-            )?);
-        }
-        out.push(format!(
-            "CREATE UNIQUE INDEX {} ON {} ({}, {})",
-            dialect.quote("rectus_fields_collection_field_unique"),
-            dialect.quote("rectus_fields"),
-            dialect.quote("collection"),
-            dialect.quote("field")
-        ));
-        out.push(format!(
-            "CREATE UNIQUE INDEX {} ON {} ({}, {})",
-            dialect.quote("rectus_relations_many_unique"),
-            dialect.quote("rectus_relations"),
-            dialect.quote("many_collection"),
-            dialect.quote("many_field")
-        ));
-        Ok(out)
+            )?])
+        },
     },
-}];
+];
 
 /// Whether the system tables exist at all (`start` refuses to run without them).
 pub async fn is_installed(db: &Db) -> Result<bool, DbError> {

@@ -280,6 +280,22 @@ pub const SETTINGS: SystemTable = SystemTable {
     foreign_keys: none,
 };
 
+/// Modules and their state (migration 2): built-in modules now, guest extensions with the
+/// extension issue.
+pub const EXTENSIONS: SystemTable = SystemTable {
+    name: "rectus_extensions",
+    columns: || {
+        vec![
+            s("id", 255).primary(),
+            flag("enabled", true),
+            s("folder", 255),
+            s("source", 255).not_null(),
+            s("bundle", 255),
+        ]
+    },
+    foreign_keys: none,
+};
+
 /// Every system table, in creation order (referenced tables first).
 pub const ALL: &[SystemTable] = &[
     MIGRATIONS,
@@ -292,6 +308,7 @@ pub const ALL: &[SystemTable] = &[
     ACCESS,
     PERMISSIONS,
     SETTINGS,
+    EXTENSIONS,
 ];
 
 pub fn by_name(name: &str) -> Option<&'static SystemTable> {
