@@ -18,7 +18,7 @@ async fn setup(kind: Kind) -> (TestDb, Server) {
         Kind::Sqlite => ("integer primary key", "timestamp", "uuid"),
     };
     db.exec(&format!(
-        "CREATE TABLE customers (id {serial}, email varchar(20) not null unique, vip boolean default false, score int);\n\
+        "CREATE TABLE customers (id {serial}, email varchar(20) not null unique, vip boolean default false, score int, pin varchar(255));\n\
          CREATE TABLE orders (id {serial}, customer int references customers(id), amount float, status varchar(20) default 'Pending', date_created {ts});\n\
          CREATE TABLE tickets (id {uuid} primary key, title text);\n\
          CREATE TABLE site (id {serial}, title varchar(50));\n\
@@ -38,6 +38,7 @@ async fn setup(kind: Kind) -> (TestDb, Server) {
     };
     db.exec(&format!(
         "INSERT INTO rectus_fields (collection, field, special, {h}, {r}, {s}) VALUES ('orders', 'date_created', 'date-created', {f}, {f}, {t});\n\
+         INSERT INTO rectus_fields (collection, field, special, {h}, {r}, {s}) VALUES ('customers', 'pin', 'hash', {f}, {f}, {t});\n\
          INSERT INTO rectus_fields (collection, field, special, {h}, {r}, {s}) VALUES ('tickets', 'id', 'uuid', {f}, {f}, {t});\n\
          INSERT INTO rectus_collections (collection, singleton, {h}, archive_app_filter, collapse, versioning) VALUES ('site', {t}, {f}, {t}, 'open', {f});\n\
          INSERT INTO rectus_relations (many_collection, many_field, one_collection, one_field, one_deselect_action) VALUES ('order_lines', 'order_id', 'orders', 'lines', 'nullify');\n\
@@ -65,20 +66,38 @@ async fn creates_updates_and_deletes(kind: Kind) {
     let r = server
         .post(
             "/items/customers",
-            json!({"email": "ada@x.io", "vip": true, "unknown_key": 1}),
+            json!({"email": "ada@x.io", "vip": true, "unknown_key": 1, "pin": "1234"}),
         )
         .await;
     assert_eq!(
         r.body,
-        json!({"data": {"id": 1, "email": "ada@x.io", "vip": true, "score": null}}),
+        json!({"data": {"id": 1, "email": "ada@x.io", "vip": true, "score": null, "pin": "**********"}}),
         "{kind:?}"
     );
+    // A `hash` field stores argon2, never the text, and is never read back.
+    let stored = db.query("SELECT pin FROM customers WHERE id = 1").await;
+    assert!(
+        stored[0]["pin"].as_str().unwrap().starts_with("$argon2id$"),
+        "{stored:?}"
+    );
+    server
+        .get("/items/customers?filter[pin][_eq]=1234")
+        .await
+        .assert_error(400, "INVALID_QUERY");
+    let r = server
+        .get("/items/customers?fields=id&filter[pin][_nnull]=true")
+        .await;
+    assert_eq!(r.body, json!({"data": [{"id": 1}]}));
     let r = server
         .post(
             "/items/customers?fields=id",
             json!([{"email": "bob@x.io"}, {"email": "cy@x.io", "score": "7"}]),
         )
         .await;
+    assert_eq!(
+        server.get("/items/customers/2?fields=pin").await.body,
+        json!({"data": {"pin": null}})
+    );
     assert_eq!(r.body, json!({"data": [{"id": 2}, {"id": 3}]}));
 
     // Special fields: date-created filled, uuid keys generated.

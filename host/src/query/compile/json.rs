@@ -30,6 +30,8 @@ pub fn value(d: Dialect, ty: FieldType, col: &str) -> String {
         (MySql, T::Time) => format!("TIME_FORMAT({col}, '%H:%i:%s')"),
         (MySql, T::Csv) => format!("IF({col} IS NULL, NULL, IF({col} = '', JSON_ARRAY(), JSON_EXTRACT(CONCAT('[\"', REPLACE(REPLACE(REPLACE({col}, '\\\\', '\\\\\\\\'), '\"', '\\\\\"'), ',', '\",\"'), '\"]'), '$')))"),
         (_, T::Binary) => "NULL".to_string(),
+        // Directus never returns a hash, only that there is one.
+        (_, T::Hash) => format!("CASE WHEN {col} IS NULL THEN NULL ELSE '**********' END"),
         _ => col.to_string(),
     }
 }
