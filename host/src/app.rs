@@ -11,6 +11,8 @@ pub struct AppState {
     pub db: Db,
     pub schema: SchemaService,
     pub secret: Vec<u8>,
+    /// Login throttling per IP and per account.
+    pub login_limits: crate::auth::limits::LoginLimits,
     /// Filter and action events of every write.
     pub events: crate::events::Bus,
     /// The modules (REST, …) and whether each is on.

@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod auth;
 mod collections;
 mod events;
 mod fields;

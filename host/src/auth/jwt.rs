@@ -20,6 +20,9 @@ pub struct Claims {
     pub iat: i64,
     pub exp: i64,
     pub iss: String,
+    /// The session a cookie-session token belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
 }
 
 fn mac(secret: &[u8]) -> Hmac<Sha256> {
@@ -98,6 +101,7 @@ mod tests {
             iat: now,
             exp: now + exp_in,
             iss: ISSUER.into(),
+            session: None,
         }
     }
 

@@ -6,7 +6,9 @@
 //! that is access control's, which reads the accountability built here.
 
 pub mod jwt;
+pub mod limits;
 pub mod password;
+pub mod sessions;
 
 use crate::db::{Db, DbError};
 use serde::{Deserialize, Serialize};
@@ -62,6 +64,12 @@ pub async fn accountability_for_token(
 ) -> Result<Accountability, AuthError> {
     if jwt::looks_like_ours(token) {
         let claims = jwt::verify(secret, token)?;
+        // A session-mode token is only as alive as its session: logout revokes it.
+        if let Some(session) = &claims.session {
+            if sessions::user_of(db, session).await?.as_deref() != Some(claims.id.as_str()) {
+                return Err(AuthError::InvalidCredentials);
+            }
+        }
         return Ok(Accountability {
             user: Some(claims.id),
             role: claims.role,

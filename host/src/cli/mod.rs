@@ -157,7 +157,10 @@ pub async fn start(config: Config) -> Result<(), CliError> {
     let collections = schema.current().collections.len();
     let modules = crate::registry::Registry::builtin();
     modules.load_state(&db).await?;
+    let login_limits =
+        crate::auth::limits::LoginLimits::new(config.login_points, config.login_window);
     let state = Arc::new(AppState {
+        login_limits,
         config,
         db: db.clone(),
         schema,

@@ -41,6 +41,18 @@ pub struct Config {
     pub admin_token: Option<String>,
     pub extensions_path: PathBuf,
     pub access_token_ttl: Duration,
+    /// `REFRESH_TOKEN_TTL` (7d): refresh tokens and their cookie.
+    pub refresh_token_ttl: Duration,
+    /// `SESSION_COOKIE_TTL` (1d): cookie sessions.
+    pub session_cookie_ttl: Duration,
+    pub refresh_token_cookie_name: String,
+    pub session_cookie_name: String,
+    /// `REFRESH_TOKEN_COOKIE_SECURE` / `SESSION_COOKIE_SECURE`: add `Secure` to the cookies.
+    pub cookie_secure: bool,
+    /// `RATE_LIMITER_LOGIN_POINTS` login attempts per client IP per
+    /// `RATE_LIMITER_LOGIN_DURATION` seconds.
+    pub login_points: u32,
+    pub login_window: Duration,
     pub max_payload_size: usize,
     pub db_pool_max: u32,
     pub db_exclude_tables: Vec<String>,
@@ -219,6 +231,24 @@ impl Config {
                 .filter(|d| !d.is_zero())
                 .ok_or_else(|| invalid("ACCESS_TOKEN_TTL", v, "must be a duration like 15m"))?,
         };
+        let duration = |name: &'static str, default: Duration| -> Result<Duration, ConfigError> {
+            match vars.get(name) {
+                None => Ok(default),
+                Some(v) => parse_duration(v)
+                    .filter(|d| !d.is_zero())
+                    .ok_or_else(|| invalid(name, v, "must be a duration like 7d")),
+            }
+        };
+        let refresh_token_ttl = duration("REFRESH_TOKEN_TTL", Duration::from_secs(7 * 86_400))?;
+        let session_cookie_ttl = duration("SESSION_COOKIE_TTL", Duration::from_secs(86_400))?;
+        let cookie_secure = matches!(
+            vars.get("REFRESH_TOKEN_COOKIE_SECURE")
+                .or(vars.get("SESSION_COOKIE_SECURE")),
+            Some("true")
+        );
+        let login_points = parse_num(vars, "RATE_LIMITER_LOGIN_POINTS", 60u32)?;
+        let login_window =
+            Duration::from_secs(parse_num(vars, "RATE_LIMITER_LOGIN_DURATION", 60u64)?.max(1));
         let max_payload_size = match vars.get("MAX_PAYLOAD_SIZE") {
             None => 1024 * 1024,
             Some(v) => parse_size(v)
@@ -266,6 +296,19 @@ impl Config {
             admin_token: vars.get("ADMIN_TOKEN").map(str::to_string),
             extensions_path: PathBuf::from(vars.get("EXTENSIONS_PATH").unwrap_or("./extensions")),
             access_token_ttl,
+            refresh_token_ttl,
+            session_cookie_ttl,
+            refresh_token_cookie_name: vars
+                .get("REFRESH_TOKEN_COOKIE_NAME")
+                .unwrap_or("directus_refresh_token")
+                .to_string(),
+            session_cookie_name: vars
+                .get("SESSION_COOKIE_NAME")
+                .unwrap_or("directus_session_token")
+                .to_string(),
+            cookie_secure,
+            login_points,
+            login_window,
             max_payload_size,
             db_pool_max,
             db_exclude_tables,

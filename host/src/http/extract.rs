@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 /// The token a request carries: `Authorization: Bearer …` or `?access_token=`; both at
 /// once is refused as Directus does.
-fn token_of(parts: &Parts) -> Result<Option<String>, ApiError> {
+fn token_of(parts: &Parts, session_cookie: &str) -> Result<Option<String>, ApiError> {
     let header = parts
         .headers
         .get(header::AUTHORIZATION)
@@ -33,8 +33,26 @@ fn token_of(parts: &Parts) -> Result<Option<String>, ApiError> {
         (Some(_), Some(_)) => Err(ApiError::invalid_payload(
             "The request uses more than one method for including an access token",
         )),
-        (h, q) => Ok(h.or(q).filter(|t| !t.is_empty())),
+        // The session cookie counts only when neither of the others is present.
+        (h, q) => Ok(h
+            .or(q)
+            .or_else(|| cookie(parts, session_cookie))
+            .filter(|t| !t.is_empty())),
     }
+}
+
+/// A cookie's value from the request's `Cookie` headers.
+pub(crate) fn cookie(parts: &Parts, name: &str) -> Option<String> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (k, v) = pair.trim().split_once('=')?;
+            (k == name).then(|| percent_decode(v))
+        })
 }
 
 pub(crate) fn percent_decode(s: &str) -> String {
@@ -71,7 +89,7 @@ impl FromRequestParts<Arc<AppState>> for Caller {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, ApiError> {
-        match token_of(parts)? {
+        match token_of(parts, &state.config.session_cookie_name)? {
             None => Ok(Caller(Accountability::public())),
             Some(token) => Ok(Caller(
                 auth::accountability_for_token(&state.db, &state.secret, &token).await?,

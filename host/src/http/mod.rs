@@ -55,7 +55,7 @@ async fn no_cache(mut res: Response) -> Response {
 /// Serves until SIGINT or SIGTERM, then stops accepting and lets in-flight requests
 /// finish.
 pub async fn serve(state: Arc<AppState>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    let app = router(state);
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await

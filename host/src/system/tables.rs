@@ -296,6 +296,22 @@ pub const EXTENSIONS: SystemTable = SystemTable {
     foreign_keys: none,
 };
 
+/// Refresh tokens and cookie sessions (migration 3).
+pub const SESSIONS: SystemTable = SystemTable {
+    name: "rectus_sessions",
+    columns: || {
+        vec![
+            s("token", 64).primary(),
+            col("user", T::Uuid).not_null(),
+            col("expires", T::Timestamp).not_null(),
+            s("ip", 255),
+            col("user_agent", T::Text),
+            s("origin", 255),
+        ]
+    },
+    foreign_keys: || vec![fk("rectus_sessions", "user", "rectus_users", "CASCADE")],
+};
+
 /// Every system table, in creation order (referenced tables first).
 pub const ALL: &[SystemTable] = &[
     MIGRATIONS,
@@ -309,6 +325,7 @@ pub const ALL: &[SystemTable] = &[
     PERMISSIONS,
     SETTINGS,
     EXTENSIONS,
+    SESSIONS,
 ];
 
 pub fn by_name(name: &str) -> Option<&'static SystemTable> {
