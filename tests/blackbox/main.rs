@@ -16,3 +16,4 @@ mod query_sql;
 mod relations;
 mod server;
 mod snapshot;
+mod system_collections;

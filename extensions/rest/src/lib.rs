@@ -14,9 +14,26 @@ use serde_json::{json, Map, Value as Json};
 #[derive(Default)]
 pub struct Rest;
 
+/// Directus's system routes this module serves like `/items/<collection>`: the mount
+/// point names the collection.
+const SYSTEM: &[(&str, &str)] = &[
+    ("users", "directus_users"),
+    ("roles", "directus_roles"),
+    ("policies", "directus_policies"),
+    ("permissions", "directus_permissions"),
+    ("access", "directus_access"),
+];
+
 impl Endpoint for Rest {
-    fn mount(&self) -> &'static str {
-        "items"
+    fn mounts(&self) -> &'static [&'static str] {
+        &[
+            "items",
+            "users",
+            "roles",
+            "policies",
+            "permissions",
+            "access",
+        ]
     }
 
     async fn handle<H: Host>(&self, host: &H, ctx: &Context, req: Request) -> Response {
@@ -28,7 +45,46 @@ impl Endpoint for Rest {
 }
 
 async fn route<H: Host>(host: &H, ctx: &Context, req: &Request) -> Result<Response, HostError> {
-    let path = format!("/items/{}", req.segments.join("/"));
+    // A system route is `/items/<its collection>/…`; `/users/me` is the caller's own row.
+    let Some((_, system)) = SYSTEM.iter().find(|(m, _)| *m == req.mount) else {
+        // System collections are served on their own routes only, as in Directus.
+        if req
+            .segments
+            .first()
+            .is_some_and(|c| c.starts_with("directus_"))
+        {
+            return Err(HostError::forbidden());
+        }
+        return items_route(host, ctx, req).await;
+    };
+    let mut segments = vec![system.to_string()];
+    let mut rest = req.segments.clone();
+    if req.mount == "users" && rest.first().map(String::as_str) == Some("me") {
+        let me = ctx.user.clone().ok_or_else(|| {
+            HostError::new(401, "INVALID_CREDENTIALS", "Invalid user credentials.")
+        })?;
+        if rest.len() > 1 || !matches!(req.method.as_str(), "GET" | "PATCH") {
+            return Err(HostError::route_not_found(&format!(
+                "/users/{}",
+                rest.join("/")
+            )));
+        }
+        rest = vec![me];
+    }
+    segments.extend(rest);
+    let inner = Request {
+        segments,
+        ..req.clone()
+    };
+    items_route(host, ctx, &inner).await
+}
+
+async fn items_route<H: Host>(
+    host: &H,
+    ctx: &Context,
+    req: &Request,
+) -> Result<Response, HostError> {
+    let path = format!("/{}/{}", req.mount, req.segments.join("/"));
     let query = || QueryInput::String(req.query.clone());
     match (req.method.as_str(), req.segments.as_slice()) {
         ("GET", [c]) => {
@@ -204,6 +260,22 @@ async fn reread<H: Host>(
         } else {
             Response::no_content()
         });
+    }
+    if let ([key], false) = (keys, many) {
+        // One item: read it the way a client would, under the same rules.
+        let key = match key {
+            Json::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let q = parse_query_object(query);
+        return match host
+            .read_item(ctx, c, &key, QueryInput::Json(Json::Object(q)))
+            .await
+        {
+            Ok(item) => Ok(Response::data_raw(&item, None)),
+            Err(e) if e.code == "FORBIDDEN" => Ok(Response::no_content()),
+            Err(e) => Err(e),
+        };
     }
     let pk = host.primary_key(c).ok_or_else(HostError::forbidden)?;
     let mut q = parse_query_object(query);

@@ -12,10 +12,21 @@ use axum::routing::any;
 use axum::Router;
 use std::sync::Arc;
 
+/// Every mount point a module may serve. A mount with no enabled module is not found.
+const MOUNTS: &[&str] = &[
+    "items",
+    "users",
+    "roles",
+    "policies",
+    "permissions",
+    "access",
+];
+
 pub fn routes() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/items", any(dispatch))
-        .route("/items/{*rest}", any(dispatch))
+    MOUNTS.iter().fold(Router::new(), |r, m| {
+        r.route(&format!("/{m}"), any(dispatch))
+            .route(&format!("/{m}/{{*rest}}"), any(dispatch))
+    })
 }
 
 async fn dispatch(
@@ -45,6 +56,7 @@ async fn dispatch(
         admin: acc.admin,
     };
     let req = rectus_sdk::Request {
+        mount: mount.clone(),
         method: method.as_str().to_string(),
         segments: segments.collect(),
         query: uri.query().unwrap_or_default().to_string(),

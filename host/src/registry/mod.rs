@@ -31,7 +31,7 @@ pub struct Module {
     pub kind: &'static str,
     pub source: Source,
     pub version: &'static str,
-    pub mount: &'static str,
+    pub mounts: &'static [&'static str],
     enabled: AtomicBool,
     handler: Handler,
 }
@@ -60,7 +60,7 @@ impl Registry {
     }
 
     fn add_native<E: Endpoint>(&mut self, id: &'static str, kind: &'static str, endpoint: E) {
-        let mount = endpoint.mount();
+        let mounts = endpoint.mounts();
         let endpoint = Arc::new(endpoint);
         let handler: Handler = Arc::new(move |state, ctx, req| {
             let endpoint = endpoint.clone();
@@ -74,7 +74,7 @@ impl Registry {
             kind,
             source: Source::Builtin,
             version: env!("CARGO_PKG_VERSION"),
-            mount,
+            mounts,
             enabled: AtomicBool::new(true),
             handler,
         });
@@ -96,7 +96,7 @@ impl Registry {
         let m = self
             .modules
             .iter()
-            .find(|m| m.mount == mount && m.enabled())?;
+            .find(|m| m.mounts.contains(&mount) && m.enabled())?;
         Some(move |state, ctx, req| (m.handler)(state, ctx, req))
     }
 }

@@ -1,17 +1,81 @@
 //! The host as linked modules see it: [`rectus_sdk::Host`] implemented directly on the
 //! application state, with no copying and no sandbox.
+//!
+//! Collections named `directus_*` are Rectus's system collections, served from the system
+//! schema (`schema::system`); every other name is a user collection.
+//!
+//! Until access control (its own issue) decides per collection, field and row, items are
+//! for administrators, with one exception every platform needs: a signed-in user may read
+//! and edit its own profile (`/users/me`), minus the fields that grant privileges.
 
 use crate::app::AppState;
 use crate::http::error::ApiError;
 use crate::items;
 use crate::query::compile::ReadOptions;
 use crate::query::{parse_json, parse_query_string, Query};
+use crate::schema::{system, Schema};
 use rectus_sdk::{Context, Host, HostError, Items, QueryInput, Target};
 use serde_json::Value as Json;
 use std::sync::Arc;
 
 pub struct NativeHost {
     state: Arc<AppState>,
+}
+
+/// Profile fields a user may change on its own row; role, status, tokens, provider and the
+/// like are the administrator's.
+const SELF_EDITABLE: &[&str] = &[
+    "first_name",
+    "last_name",
+    "email",
+    "password",
+    "location",
+    "title",
+    "description",
+    "tags",
+    "avatar",
+    "language",
+    "email_notifications",
+    "appearance",
+    "theme_dark",
+    "theme_light",
+    "theme_light_overrides",
+    "theme_dark_overrides",
+    "text_direction",
+    "last_page",
+];
+
+fn host_error(e: items::ItemsError) -> HostError {
+    HostError::from(ApiError::from(e))
+}
+
+fn parse(input: &QueryInput) -> Result<Query, HostError> {
+    match input {
+        QueryInput::String(s) => parse_query_string(s),
+        QueryInput::Json(v) => parse_json(v),
+    }
+    .map_err(|e| HostError::from(ApiError::from(e)))
+}
+
+fn require_admin(ctx: &Context) -> Result<(), HostError> {
+    if ctx.admin {
+        Ok(())
+    } else {
+        Err(HostError::forbidden())
+    }
+}
+
+/// Whether `key` is the caller's own user row.
+fn is_self(ctx: &Context, collection: &str, key: &Json) -> bool {
+    let key = match key {
+        Json::String(s) => s.as_str(),
+        _ => return false,
+    };
+    collection == "directus_users"
+        && ctx
+            .user
+            .as_deref()
+            .is_some_and(|u| u.eq_ignore_ascii_case(key))
 }
 
 impl NativeHost {
@@ -26,16 +90,20 @@ impl NativeHost {
             now: chrono::Utc::now(),
         }
     }
-}
 
-fn host_error(e: items::ItemsError) -> HostError {
-    HostError::from(ApiError::from(e))
-}
+    /// The schema that holds `collection` and the collection's name in it.
+    fn resolve(&self, collection: &str) -> (Arc<Schema>, String) {
+        match system::table_of(collection) {
+            Some(table) => (self.state.schema.system(), table.to_string()),
+            // A user collection can never be named like a system table (reserved), so
+            // `rectus_*` names fall through to "not found" in the user schema.
+            None => (self.state.schema.current(), collection.to_string()),
+        }
+    }
 
-impl NativeHost {
     fn writer<'a>(
         &'a self,
-        schema: &'a crate::schema::Schema,
+        schema: &'a Schema,
         ctx: &'a Context,
     ) -> items::write::WriteContext<'a> {
         items::write::WriteContext {
@@ -49,7 +117,7 @@ impl NativeHost {
     /// The keys a write targets: given, or selected by a query.
     async fn keys(
         &self,
-        schema: &crate::schema::Schema,
+        schema: &Schema,
         collection: &str,
         target: Target,
     ) -> Result<Vec<Json>, HostError> {
@@ -65,24 +133,6 @@ impl NativeHost {
     }
 }
 
-fn parse(input: &QueryInput) -> Result<Query, HostError> {
-    match input {
-        QueryInput::String(s) => parse_query_string(s),
-        QueryInput::Json(v) => parse_json(v),
-    }
-    .map_err(|e| HostError::from(ApiError::from(e)))
-}
-
-/// Reads are open to administrators only until access control (the next issue) decides
-/// per collection, field and row.
-fn require_admin(ctx: &Context) -> Result<(), HostError> {
-    if ctx.admin {
-        Ok(())
-    } else {
-        Err(HostError::forbidden())
-    }
-}
-
 impl Host for NativeHost {
     async fn read_items(
         &self,
@@ -92,10 +142,10 @@ impl Host for NativeHost {
     ) -> Result<Items, HostError> {
         require_admin(ctx)?;
         let query = parse(&query)?;
-        let schema = self.state.schema.current();
-        let page = items::read(&self.state.db, &schema, collection, &query, &self.options())
+        let (schema, name) = self.resolve(collection);
+        let page = items::read(&self.state.db, &schema, &name, &query, &self.options())
             .await
-            .map_err(|e| HostError::from(ApiError::from(e)))?;
+            .map_err(host_error)?;
         Ok(Items {
             data: page.data,
             total_count: page.total_count,
@@ -110,19 +160,14 @@ impl Host for NativeHost {
         key: &str,
         query: QueryInput,
     ) -> Result<String, HostError> {
-        require_admin(ctx)?;
+        if !is_self(ctx, collection, &Json::String(key.to_string())) {
+            require_admin(ctx)?;
+        }
         let query = parse(&query)?;
-        let schema = self.state.schema.current();
-        items::read_one(
-            &self.state.db,
-            &schema,
-            collection,
-            key,
-            &query,
-            &self.options(),
-        )
-        .await
-        .map_err(|e| HostError::from(ApiError::from(e)))
+        let (schema, name) = self.resolve(collection);
+        items::read_one(&self.state.db, &schema, &name, key, &query, &self.options())
+            .await
+            .map_err(host_error)
     }
 
     async fn create_items(
@@ -132,8 +177,8 @@ impl Host for NativeHost {
         payload: Json,
     ) -> Result<Vec<Json>, HostError> {
         require_admin(ctx)?;
-        let schema = self.state.schema.current();
-        items::write::create(&self.writer(&schema, ctx), collection, &payload)
+        let (schema, name) = self.resolve(collection);
+        items::write::create(&self.writer(&schema, ctx), &name, &payload)
             .await
             .map_err(host_error)
     }
@@ -145,10 +190,23 @@ impl Host for NativeHost {
         target: Target,
         data: Json,
     ) -> Result<Vec<Json>, HostError> {
-        require_admin(ctx)?;
-        let schema = self.state.schema.current();
-        let keys = self.keys(&schema, collection, target).await?;
-        items::write::update(&self.writer(&schema, ctx), collection, &keys, &data)
+        let own_profile = matches!(&target, Target::Keys(keys) if keys.len() == 1 && is_self(ctx, collection, &keys[0]));
+        if own_profile && !ctx.admin {
+            if let Some(field) = data
+                .as_object()
+                .and_then(|o| o.keys().find(|k| !SELF_EDITABLE.contains(&k.as_str())))
+            {
+                return Err(HostError::forbidden().with(
+                    "reason",
+                    format!("You can't change \"{field}\" of your own user."),
+                ));
+            }
+        } else {
+            require_admin(ctx)?;
+        }
+        let (schema, name) = self.resolve(collection);
+        let keys = self.keys(&schema, &name, target).await?;
+        items::write::update(&self.writer(&schema, ctx), &name, &keys, &data)
             .await
             .map_err(host_error)
     }
@@ -160,8 +218,8 @@ impl Host for NativeHost {
         batch: Vec<Json>,
     ) -> Result<Vec<Json>, HostError> {
         require_admin(ctx)?;
-        let schema = self.state.schema.current();
-        items::write::update_batch(&self.writer(&schema, ctx), collection, &batch)
+        let (schema, name) = self.resolve(collection);
+        items::write::update_batch(&self.writer(&schema, ctx), &name, &batch)
             .await
             .map_err(host_error)
     }
@@ -173,27 +231,20 @@ impl Host for NativeHost {
         target: Target,
     ) -> Result<(), HostError> {
         require_admin(ctx)?;
-        let schema = self.state.schema.current();
-        let keys = self.keys(&schema, collection, target).await?;
-        items::write::delete(&self.writer(&schema, ctx), collection, &keys)
+        let (schema, name) = self.resolve(collection);
+        let keys = self.keys(&schema, &name, target).await?;
+        items::write::delete(&self.writer(&schema, ctx), &name, &keys)
             .await
             .map_err(host_error)
     }
 
     fn primary_key(&self, collection: &str) -> Option<String> {
-        self.state
-            .schema
-            .current()
-            .collection(collection)?
-            .primary_key()
-            .map(str::to_string)
+        let (schema, name) = self.resolve(collection);
+        schema.collection(&name)?.primary_key().map(str::to_string)
     }
 
     fn is_singleton(&self, collection: &str) -> bool {
-        self.state
-            .schema
-            .current()
-            .collection(collection)
-            .is_some_and(|c| c.is_singleton())
+        let (schema, name) = self.resolve(collection);
+        schema.collection(&name).is_some_and(|c| c.is_singleton())
     }
 }

@@ -16,6 +16,7 @@ pub mod meta;
 pub mod names;
 pub mod service;
 pub mod snapshot;
+pub mod system;
 pub mod types;
 
 pub use types::FieldType;

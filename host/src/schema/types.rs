@@ -140,7 +140,8 @@ pub fn field_type_of(dialect: Dialect, ct: ColumnType<'_>) -> FieldType {
 pub fn special_override(special: &[String]) -> Option<FieldType> {
     special.iter().find_map(|s| match s.as_str() {
         "cast-json" => Some(FieldType::Json),
-        "hash" => Some(FieldType::Hash),
+        // Concealed fields read as `**********` and filter like hashes, as in Directus.
+        "hash" | "conceal" => Some(FieldType::Hash),
         "cast-csv" => Some(FieldType::Csv),
         "uuid" | "file" => Some(FieldType::Uuid),
         "cast-timestamp" => Some(FieldType::Timestamp),

@@ -26,6 +26,8 @@ pub struct Context {
 /// An HTTP request routed to a module, with the path below the module's mount point.
 #[derive(Debug, Clone)]
 pub struct Request {
+    /// The mount point the request came in on (`items`, `users` …).
+    pub mount: String,
     pub method: String,
     /// Path segments below the mount point, percent-decoded (`/items/orders/1` → `["orders", "1"]`).
     pub segments: Vec<String>,
@@ -225,8 +227,8 @@ pub enum Target {
 /// A module that serves HTTP under a mount point (`/items` for REST, `/<id>` for a
 /// user's endpoint).
 pub trait Endpoint: Send + Sync + 'static {
-    /// The first path segment it is mounted at.
-    fn mount(&self) -> &'static str;
+    /// The first path segments it serves (`["items"]` for the items API).
+    fn mounts(&self) -> &'static [&'static str];
 
     fn handle<H: Host>(
         &self,

@@ -78,13 +78,34 @@ pub async fn read_catalogue(db: &Db) -> Result<Catalogue, DbError> {
 
 /// Reads the catalogue and the metadata rows, and builds the schema.
 pub async fn load(db: &Db, exclude: &[String]) -> Result<Schema, DbError> {
+    Ok(load_both(db, exclude).await?.0)
+}
+
+/// The user schema and the system schema (Rectus's own served tables), from one read of
+/// the catalogue.
+pub async fn load_both(db: &Db, exclude: &[String]) -> Result<(Schema, Schema), DbError> {
     let catalogue = read_catalogue(db).await?;
     let meta = meta::load(db).await?;
-    Ok(build(db.dialect(), catalogue, meta, exclude))
+    let system = super::system::build(db.dialect(), &catalogue);
+    Ok((build(db.dialect(), catalogue, meta, exclude), system))
 }
 
 /// Merges catalogue and metadata. Pure, so it is tested without a database.
 pub fn build(dialect: Dialect, catalogue: Catalogue, meta: MetaRows, exclude: &[String]) -> Schema {
+    build_with(dialect, catalogue, meta, |name| {
+        !crate::system::is_system_table(name)
+            && !exclude.iter().any(|e| e == name)
+            && !name.contains(' ')
+    })
+}
+
+/// [`build`] over the tables `keep` accepts.
+pub fn build_with(
+    dialect: Dialect,
+    catalogue: Catalogue,
+    meta: MetaRows,
+    keep: impl Fn(&str) -> bool,
+) -> Schema {
     let mut collections: IndexMap<String, Collection> = IndexMap::new();
     let fks = catalogue.foreign_keys;
     let pk_of = |tables: &[RawTable], name: &str| -> Option<String> {
@@ -110,10 +131,7 @@ pub fn build(dialect: Dialect, catalogue: Catalogue, meta: MetaRows, exclude: &[
         .collect();
 
     for table in &tables {
-        if crate::system::is_system_table(&table.name)
-            || exclude.iter().any(|e| e == &table.name)
-            || table.name.contains(' ')
-        {
+        if !keep(&table.name) {
             continue;
         }
         let mut fields = IndexMap::new();
@@ -188,7 +206,7 @@ pub fn build(dialect: Dialect, catalogue: Catalogue, meta: MetaRows, exclude: &[
 
     // Folders: metadata without a table.
     for (name, row) in &meta.collections {
-        if !collections.contains_key(name) && !crate::system::is_system_table(name) {
+        if !collections.contains_key(name) && keep(name) {
             collections.insert(
                 name.clone(),
                 Collection {

@@ -55,6 +55,8 @@ pub enum SchemaError {
 pub struct SchemaService {
     db: Db,
     current: ArcSwap<Schema>,
+    /// Rectus's own served tables (`directus_users` …), from the same catalogue read.
+    system: ArcSwap<Schema>,
     exclude: Vec<String>,
     /// One schema change at a time per host: DDL and the snapshot swap must not interleave.
     changes: tokio::sync::Mutex<()>,
@@ -62,10 +64,11 @@ pub struct SchemaService {
 
 impl SchemaService {
     pub async fn load(db: Db, exclude: Vec<String>) -> Result<Self, DbError> {
-        let schema = introspect::load(&db, &exclude).await?;
+        let (schema, system) = introspect::load_both(&db, &exclude).await?;
         Ok(SchemaService {
             db,
             current: ArcSwap::from_pointee(schema),
+            system: ArcSwap::from_pointee(system),
             exclude,
             changes: tokio::sync::Mutex::new(()),
         })
@@ -76,10 +79,17 @@ impl SchemaService {
         self.current.load_full()
     }
 
-    /// Re-reads catalogue and metadata and swaps the snapshot in.
+    /// The system collections' snapshot.
+    pub fn system(&self) -> Arc<Schema> {
+        self.system.load_full()
+    }
+
+    /// Re-reads catalogue and metadata and swaps the snapshots in.
     pub async fn reload(&self) -> Result<Arc<Schema>, DbError> {
-        let schema = Arc::new(introspect::load(&self.db, &self.exclude).await?);
+        let (schema, system) = introspect::load_both(&self.db, &self.exclude).await?;
+        let schema = Arc::new(schema);
         self.current.store(schema.clone());
+        self.system.store(Arc::new(system));
         Ok(schema)
     }
 
