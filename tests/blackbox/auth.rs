@@ -289,3 +289,179 @@ on_every_db!(
     expiry_throttling_and_suspension_on_every_db,
     expiry_throttling_and_suspension
 );
+
+/// The reset token from the server's log (mail arrives with the mail issue).
+fn logged_reset_token(log: &std::path::Path) -> Option<String> {
+    let text = std::fs::read_to_string(log).ok()?;
+    text.lines().rev().find_map(|line| {
+        let v: Value = serde_json::from_str(line).ok()?;
+        v["fields"]["token"].as_str().map(str::to_string)
+    })
+}
+
+async fn password_reset_works_once(kind: Kind) {
+    let db = TestDb::create(kind).await;
+    let (server, log) = Server::start_logged(
+        &db,
+        &[(
+            "PASSWORD_RESET_URL_ALLOW_LIST",
+            "https://app.example.com/reset",
+        )],
+    )
+    .await;
+    let anon = server.anonymous();
+    // Always 204, whether or not the account exists.
+    assert_eq!(
+        anon.post(
+            "/auth/password/request",
+            json!({"email": "nobody@example.com"})
+        )
+        .await
+        .status,
+        204
+    );
+    assert!(
+        logged_reset_token(&log).is_none(),
+        "no token for an unknown account"
+    );
+    anon.post(
+        "/auth/password/request",
+        json!({"email": ADMIN_EMAIL, "reset_url": "https://evil.example.com"}),
+    )
+    .await
+    .assert_error(400, "INVALID_PAYLOAD");
+    anon.post("/auth/password/request", json!({"email": "not-an-email"}))
+        .await
+        .assert_error(400, "INVALID_PAYLOAD");
+    let (_, body, _) = post(&server, "/auth/login", Some(login_body("json")), None).await;
+    let refresh = body["data"]["refresh_token"].as_str().unwrap().to_string();
+    assert_eq!(
+        anon.post(
+            "/auth/password/request",
+            json!({"email": ADMIN_EMAIL, "reset_url": "https://app.example.com/reset"})
+        )
+        .await
+        .status,
+        204
+    );
+    let mut token = None;
+    for _ in 0..50 {
+        token = logged_reset_token(&log);
+        if token.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let token = token.expect("the reset token was logged");
+
+    anon.post("/auth/password/reset", json!({"token": token}))
+        .await
+        .assert_error(400, "INVALID_PAYLOAD");
+    anon.post(
+        "/auth/password/reset",
+        json!({"token": "garbage", "password": "x"}),
+    )
+    .await
+    .assert_error(403, "INVALID_TOKEN");
+    assert_eq!(
+        anon.post(
+            "/auth/password/reset",
+            json!({"token": token, "password": "n3w-pass"})
+        )
+        .await
+        .status,
+        204
+    );
+    // The old password and the old sessions are gone; the new password works.
+    let (status, _, _) = post(&server, "/auth/login", Some(login_body("json")), None).await;
+    assert_eq!(status, 401);
+    let (status, _, _) = post(
+        &server,
+        "/auth/refresh",
+        Some(json!({"refresh_token": refresh})),
+        None,
+    )
+    .await;
+    assert_eq!(status, 401, "sessions ended with the reset");
+    let (status, _, _) = post(
+        &server,
+        "/auth/login",
+        Some(json!({"email": ADMIN_EMAIL, "password": "n3w-pass"})),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    // The same token cannot be used twice.
+    anon.post(
+        "/auth/password/reset",
+        json!({"token": token, "password": "again"}),
+    )
+    .await
+    .assert_error(403, "INVALID_TOKEN");
+    let _ = std::fs::remove_file(&log);
+}
+on_every_db!(
+    password_reset_works_once_on_every_db,
+    password_reset_works_once
+);
+
+async fn roles_and_globals_of_the_caller(kind: Kind) {
+    let db = TestDb::create(kind).await;
+    let server = Server::start(&db).await;
+    let r = server.get("/roles/me").await;
+    assert_eq!(r.assert_ok().as_array().unwrap().len(), 1);
+    assert_eq!(r.body["data"][0]["name"], "Administrator");
+    let r = server.get("/policies/me/globals").await;
+    assert_eq!(
+        r.body,
+        json!({"data": {"app_access": true, "admin_access": true, "enforce_tfa": false}})
+    );
+    let r = server.anonymous().get("/policies/me/globals").await;
+    assert_eq!(
+        r.body,
+        json!({"data": {"app_access": false, "admin_access": false, "enforce_tfa": false}})
+    );
+    server
+        .anonymous()
+        .get("/roles/me")
+        .await
+        .assert_error(403, "FORBIDDEN");
+    // Nested roles come root first.
+    let parent = server
+        .post("/roles", json!({"name": "Staff"}))
+        .await
+        .assert_ok()["id"]
+        .clone();
+    let child = server
+        .post("/roles", json!({"name": "Editors", "parent": parent}))
+        .await
+        .assert_ok()["id"]
+        .clone();
+    server
+        .post(
+            "/users",
+            json!({"email": "ed@example.com", "password": "pw", "role": child}),
+        )
+        .await
+        .assert_ok();
+    let (_, body, _) = post(
+        &server,
+        "/auth/login",
+        Some(json!({"email": "ed@example.com", "password": "pw"})),
+        None,
+    )
+    .await;
+    let token = body["data"]["access_token"].as_str().unwrap().to_string();
+    let r = server.as_token(Some(&token)).get("/roles/me").await;
+    let names: Vec<&str> = r.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Staff", "Editors"], "{kind:?}");
+}
+on_every_db!(
+    roles_and_globals_of_the_caller_on_every_db,
+    roles_and_globals_of_the_caller
+);

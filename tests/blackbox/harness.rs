@@ -271,6 +271,20 @@ impl Server {
     }
 
     pub async fn start_with(db: &TestDb, extra: &[(&str, &str)]) -> Server {
+        Self::spawn(db, extra, Stdio::inherit()).await
+    }
+
+    /// Starts with the log (JSON lines, info level) written to the returned file, for
+    /// tests that read what the server logged.
+    pub async fn start_logged(db: &TestDb, extra: &[(&str, &str)]) -> (Server, std::path::PathBuf) {
+        let path = std::env::temp_dir().join(format!("{}.log", db.name));
+        let file = std::fs::File::create(&path).unwrap();
+        let mut env: Vec<(&str, &str)> = vec![("LOG_LEVEL", "info"), ("LOG_STYLE", "raw")];
+        env.extend_from_slice(extra);
+        (Self::spawn(db, &env, Stdio::from(file)).await, path)
+    }
+
+    async fn spawn(db: &TestDb, extra: &[(&str, &str)], stderr: Stdio) -> Server {
         let port = free_port();
         let mut cmd = Command::new(bin());
         cmd.arg("start")
@@ -288,7 +302,7 @@ impl Server {
                 std::env::var("RECTUS_TEST_LOG").unwrap_or_else(|_| "warn".into()),
             )
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit());
+            .stderr(stderr);
         for (k, v) in db.env() {
             cmd.env(k, v);
         }

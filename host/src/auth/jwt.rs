@@ -30,8 +30,16 @@ fn mac(secret: &[u8]) -> Hmac<Sha256> {
 }
 
 pub fn sign(secret: &[u8], claims: &Claims) -> String {
+    sign_json(
+        secret,
+        &serde_json::to_value(claims).expect("claims serialize"),
+    )
+}
+
+/// Signs any JSON payload (password-reset and invite tokens carry their own claims).
+pub fn sign_json(secret: &[u8], payload: &serde_json::Value) -> String {
     let header = B64.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
-    let payload = B64.encode(serde_json::to_vec(claims).expect("claims serialize"));
+    let payload = B64.encode(payload.to_string());
     let signing_input = format!("{header}.{payload}");
     let mut m = mac(secret);
     m.update(signing_input.as_bytes());
@@ -57,6 +65,12 @@ pub fn looks_like_ours(token: &str) -> bool {
 
 /// Checks the signature (in constant time), the algorithm and expiry.
 pub fn verify(secret: &[u8], token: &str) -> Result<Claims, AuthError> {
+    let payload = verify_json(secret, token)?;
+    serde_json::from_value(payload).map_err(|_| AuthError::InvalidToken)
+}
+
+/// [`verify`] for any payload: signature, algorithm, issuer and `exp` are checked.
+pub fn verify_json(secret: &[u8], token: &str) -> Result<serde_json::Value, AuthError> {
     let (signing_input, sig) = token.rsplit_once('.').ok_or(AuthError::InvalidToken)?;
     let (header, payload) = signing_input
         .split_once('.')
@@ -73,18 +87,22 @@ pub fn verify(secret: &[u8], token: &str) -> Result<Claims, AuthError> {
     let mut m = mac(secret);
     m.update(signing_input.as_bytes());
     m.verify_slice(&sig).map_err(|_| AuthError::InvalidToken)?;
-    let claims: Claims = B64
+    let payload: serde_json::Value = B64
         .decode(payload)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .ok_or(AuthError::InvalidToken)?;
-    if claims.iss != ISSUER {
+    if payload.get("iss").and_then(|i| i.as_str()) != Some(ISSUER) {
         return Err(AuthError::InvalidToken);
     }
-    if claims.exp <= chrono::Utc::now().timestamp() {
+    let exp = payload
+        .get("exp")
+        .and_then(|e| e.as_i64())
+        .ok_or(AuthError::InvalidToken)?;
+    if exp <= chrono::Utc::now().timestamp() {
         return Err(AuthError::TokenExpired);
     }
-    Ok(claims)
+    Ok(payload)
 }
 
 #[cfg(test)]

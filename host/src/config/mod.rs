@@ -52,6 +52,8 @@ pub struct Config {
     /// `RATE_LIMITER_LOGIN_POINTS` login attempts per client IP per
     /// `RATE_LIMITER_LOGIN_DURATION` seconds.
     pub login_points: u32,
+    /// `PASSWORD_RESET_URL_ALLOW_LIST`: reset links a client may ask for.
+    pub password_reset_url_allow_list: Vec<String>,
     pub login_window: Duration,
     pub max_payload_size: usize,
     pub db_pool_max: u32,
@@ -309,6 +311,15 @@ impl Config {
             cookie_secure,
             login_points,
             login_window,
+            password_reset_url_allow_list: vars
+                .get("PASSWORD_RESET_URL_ALLOW_LIST")
+                .map(|v| {
+                    v.split(',')
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
             max_payload_size,
             db_pool_max,
             db_exclude_tables,

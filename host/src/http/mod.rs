@@ -9,7 +9,9 @@ pub mod error;
 pub mod extensions;
 pub mod extract;
 pub mod log;
+pub mod me_routes;
 pub mod modules;
+pub mod password_routes;
 pub mod schema_routes;
 pub mod schema_snapshot_routes;
 pub mod server_routes;
@@ -29,6 +31,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(server_routes::routes())
         .merge(specs::routes())
         .merge(auth_routes::routes())
+        .merge(password_routes::routes())
+        .merge(me_routes::routes())
         .merge(schema_routes::routes())
         .merge(modules::routes())
         .merge(extensions::routes())
