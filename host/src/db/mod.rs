@@ -122,9 +122,9 @@ impl Db {
 
     pub async fn execute(&self, sql: &Sql) -> Result<u64, DbError> {
         match self {
-            Db::Sqlite(p) => Ok(sql.bind_sqlite().execute(p).await?.rows_affected()),
-            Db::Postgres(p) => Ok(sql.bind_postgres().execute(p).await?.rows_affected()),
-            Db::MySql(p) => Ok(sql.bind_mysql().execute(p).await?.rows_affected()),
+            Db::Sqlite(p) => Ok(sql.bound::<Sqlite>().execute(p).await?.rows_affected()),
+            Db::Postgres(p) => Ok(sql.bound::<Postgres>().execute(p).await?.rows_affected()),
+            Db::MySql(p) => Ok(sql.bound::<MySql>().execute(p).await?.rows_affected()),
         }
     }
 
@@ -140,9 +140,9 @@ impl Db {
 
     pub async fn fetch_all(&self, sql: &Sql) -> Result<Vec<Row>, DbError> {
         match self {
-            Db::Sqlite(p) => rows::sqlite_rows(sql.bind_sqlite().fetch_all(p).await?),
-            Db::Postgres(p) => rows::postgres_rows(sql.bind_postgres().fetch_all(p).await?),
-            Db::MySql(p) => rows::mysql_rows(sql.bind_mysql().fetch_all(p).await?),
+            Db::Sqlite(p) => rows::sqlite_rows(sql.bound::<Sqlite>().fetch_all(p).await?),
+            Db::Postgres(p) => rows::postgres_rows(sql.bound::<Postgres>().fetch_all(p).await?),
+            Db::MySql(p) => rows::mysql_rows(sql.bound::<MySql>().fetch_all(p).await?),
         }
     }
 
@@ -216,9 +216,21 @@ impl Tx {
 
     pub async fn execute(&mut self, sql: &Sql) -> Result<u64, DbError> {
         match self {
-            Tx::Sqlite(t) => Ok(sql.bind_sqlite().execute(&mut **t).await?.rows_affected()),
-            Tx::Postgres(t) => Ok(sql.bind_postgres().execute(&mut **t).await?.rows_affected()),
-            Tx::MySql(t) => Ok(sql.bind_mysql().execute(&mut **t).await?.rows_affected()),
+            Tx::Sqlite(t) => Ok(sql
+                .bound::<Sqlite>()
+                .execute(&mut **t)
+                .await?
+                .rows_affected()),
+            Tx::Postgres(t) => Ok(sql
+                .bound::<Postgres>()
+                .execute(&mut **t)
+                .await?
+                .rows_affected()),
+            Tx::MySql(t) => Ok(sql
+                .bound::<MySql>()
+                .execute(&mut **t)
+                .await?
+                .rows_affected()),
         }
     }
 
@@ -232,9 +244,11 @@ impl Tx {
 
     pub async fn fetch_all(&mut self, sql: &Sql) -> Result<Vec<Row>, DbError> {
         match self {
-            Tx::Sqlite(t) => rows::sqlite_rows(sql.bind_sqlite().fetch_all(&mut **t).await?),
-            Tx::Postgres(t) => rows::postgres_rows(sql.bind_postgres().fetch_all(&mut **t).await?),
-            Tx::MySql(t) => rows::mysql_rows(sql.bind_mysql().fetch_all(&mut **t).await?),
+            Tx::Sqlite(t) => rows::sqlite_rows(sql.bound::<Sqlite>().fetch_all(&mut **t).await?),
+            Tx::Postgres(t) => {
+                rows::postgres_rows(sql.bound::<Postgres>().fetch_all(&mut **t).await?)
+            }
+            Tx::MySql(t) => rows::mysql_rows(sql.bound::<MySql>().fetch_all(&mut **t).await?),
         }
     }
 

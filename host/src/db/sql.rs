@@ -221,42 +221,19 @@ impl Sql {
         &self.params
     }
 
-    pub(super) fn bind_sqlite(
-        &self,
-    ) -> sqlx::query::Query<'_, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'_>> {
-        let mut q = sqlx::query(&self.text);
-        for p in &self.params {
-            q = match p {
-                Value::Null => q.bind(None::<String>),
-                Value::Bool(b) => q.bind(*b),
-                Value::Int(i) => q.bind(*i),
-                Value::Float(f) => q.bind(*f),
-                Value::Text(s) => q.bind(s.as_str()),
-            };
-        }
-        q
-    }
-
-    pub(super) fn bind_postgres(
-        &self,
-    ) -> sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments> {
-        let mut q = sqlx::query(&self.text);
-        for p in &self.params {
-            q = match p {
-                Value::Null => q.bind(None::<String>),
-                Value::Bool(b) => q.bind(*b),
-                Value::Int(i) => q.bind(*i),
-                Value::Float(f) => q.bind(*f),
-                Value::Text(s) => q.bind(s.as_str()),
-            };
-        }
-        q
-    }
-
-    pub(super) fn bind_mysql(
-        &self,
-    ) -> sqlx::query::Query<'_, sqlx::MySql, sqlx::mysql::MySqlArguments> {
-        let mut q = sqlx::query(&self.text);
+    /// The statement with its parameters bound, for any of the three drivers.
+    pub(super) fn bound<'q, DB>(
+        &'q self,
+    ) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+    where
+        DB: sqlx::Database,
+        Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        f64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    {
+        let mut q = sqlx::query::<DB>(&self.text);
         for p in &self.params {
             q = match p {
                 Value::Null => q.bind(None::<String>),

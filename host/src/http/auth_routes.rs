@@ -293,6 +293,26 @@ fn refresh_body(bytes: &[u8]) -> Result<Refresh, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| ApiError::invalid_payload(e.to_string()))
 }
 
+/// The parts, body and mode of a `/auth/refresh` or `/auth/logout` request. The mode
+/// defaults to json when the body carries a token, cookie otherwise (as Directus).
+async fn refresh_request(
+    state: &AppState,
+    req: axum::extract::Request,
+) -> Result<(Parts, Refresh, Mode), ApiError> {
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, state.config.max_payload_size)
+        .await
+        .map_err(|_| ApiError::invalid_payload("Unreadable body"))?;
+    let body = refresh_body(&bytes)?;
+    let default = if body.refresh_token.is_some() {
+        Mode::Json
+    } else {
+        Mode::Cookie
+    };
+    let mode = mode(body.mode.as_ref(), default)?;
+    Ok((parts, body, mode))
+}
+
 /// The refresh token of a request in `mode`: the body's, the refresh cookie, or the
 /// session named inside the session cookie's token.
 fn presented_token(
@@ -323,17 +343,7 @@ async fn refresh(
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     req: axum::extract::Request,
 ) -> Result<Response, ApiError> {
-    let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, state.config.max_payload_size)
-        .await
-        .map_err(|_| ApiError::invalid_payload("Unreadable body"))?;
-    let body = refresh_body(&bytes)?;
-    let default = if body.refresh_token.is_some() {
-        Mode::Json
-    } else {
-        Mode::Cookie
-    };
-    let mode = mode(body.mode.as_ref(), default)?;
+    let (parts, body, mode) = refresh_request(&state, req).await?;
     let token = presented_token(&state, &parts, &body, mode)?.ok_or_else(|| {
         ApiError::invalid_payload("The refresh token is required in either the payload or cookie")
     })?;
@@ -353,17 +363,7 @@ async fn logout(
     State(state): State<Arc<AppState>>,
     req: axum::extract::Request,
 ) -> Result<Response, ApiError> {
-    let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, state.config.max_payload_size)
-        .await
-        .map_err(|_| ApiError::invalid_payload("Unreadable body"))?;
-    let body = refresh_body(&bytes)?;
-    let default = if body.refresh_token.is_some() {
-        Mode::Json
-    } else {
-        Mode::Cookie
-    };
-    let mode = mode(body.mode.as_ref(), default)?;
+    let (parts, body, mode) = refresh_request(&state, req).await?;
     let token = presented_token(&state, &parts, &body, mode)?
         .or_else(|| {
             presented_token(&state, &parts, &body, Mode::Session)

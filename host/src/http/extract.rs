@@ -55,29 +55,8 @@ pub(crate) fn cookie(parts: &Parts, name: &str) -> Option<String> {
         })
 }
 
-pub(crate) fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
+/// Percent-decoding as query strings use it (the query parser's).
+pub(crate) use crate::query::qs::decode as percent_decode;
 
 /// Who is calling; anonymous requests get the Public accountability.
 pub struct Caller(pub Accountability);
@@ -143,15 +122,5 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
         serde_json::from_slice(&bytes)
             .map(JsonBody)
             .map_err(|e| ApiError::invalid_payload(e.to_string()))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn decodes_percent_escapes() {
-        assert_eq!(super::percent_decode("a%20b+c"), "a b c");
-        assert_eq!(super::percent_decode("100%"), "100%");
-        assert_eq!(super::percent_decode("%zz"), "%zz");
     }
 }

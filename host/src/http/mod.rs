@@ -34,7 +34,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(password_routes::routes())
         .merge(me_routes::routes())
         .merge(schema_routes::routes())
-        .merge(modules::routes())
+        .merge(modules::routes(&state.modules.mounts()))
         .merge(extensions::routes())
         .merge(schema_snapshot_routes::routes())
         .fallback(not_found)

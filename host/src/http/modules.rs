@@ -12,18 +12,10 @@ use axum::routing::any;
 use axum::Router;
 use std::sync::Arc;
 
-/// Every mount point a module may serve. A mount with no enabled module is not found.
-const MOUNTS: &[&str] = &[
-    "items",
-    "users",
-    "roles",
-    "policies",
-    "permissions",
-    "access",
-];
-
-pub fn routes() -> Router<Arc<AppState>> {
-    MOUNTS.iter().fold(Router::new(), |r, m| {
+/// A route for every mount point of every registered module (enabled or not: switching
+/// a module on must not need a new router).
+pub fn routes(mounts: &[&'static str]) -> Router<Arc<AppState>> {
+    mounts.iter().fold(Router::new(), |r, m| {
         r.route(&format!("/{m}"), any(dispatch))
             .route(&format!("/{m}/{{*rest}}"), any(dispatch))
     })

@@ -84,6 +84,18 @@ impl Registry {
         self.modules.iter().find(|m| m.id == id)
     }
 
+    /// Every mount point any module serves.
+    pub fn mounts(&self) -> Vec<&'static str> {
+        let mut all: Vec<&'static str> = self
+            .modules
+            .iter()
+            .flat_map(|m| m.mounts.iter().copied())
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        all
+    }
+
     pub fn modules(&self) -> &[Module] {
         &self.modules
     }
