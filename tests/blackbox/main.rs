@@ -10,6 +10,7 @@ mod fields;
 mod introspection;
 mod items_read;
 mod items_write;
+mod m2a;
 mod query_sql;
 mod relations;
 mod server;

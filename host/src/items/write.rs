@@ -14,7 +14,7 @@ use super::payload::{coerce, Mode, PayloadError, Row, Writer};
 use super::ItemsError;
 use crate::db::{Db, Dialect, Sql, Tx, Value};
 use crate::events::Bus;
-use crate::query::compile::{CompileError, Relation};
+use crate::query::compile::{AnyRelation, CompileError, Relation};
 use crate::schema::types::{pg_cast, pg_cast_for};
 use crate::schema::{Collection, Schema};
 use chrono::{DateTime, Utc};
@@ -146,6 +146,9 @@ struct Parts<'s> {
     to_one: Vec<(String, Relation<'s>, Json)>,
     /// One-to-many fields: written after the item itself.
     to_many: Vec<(Relation<'s>, String, Json)>,
+    /// Many-to-any items given as objects: `(field, related collection, object)`,
+    /// written first like many-to-one objects.
+    to_any: Vec<(String, &'s Collection, Json)>,
 }
 
 impl<'w> Session<'w> {
@@ -176,7 +179,52 @@ impl<'w> Session<'w> {
             columns: Map::new(),
             to_one: Vec::new(),
             to_many: Vec::new(),
+            to_any: Vec::new(),
         };
+        let mut obj = obj;
+        for field in c.fields.keys() {
+            let Some(any) = AnyRelation::of(self.w.schema, c, field) else {
+                continue;
+            };
+            let bad = |reason: String| {
+                ItemsError::from(PayloadError::Invalid {
+                    field: field.to_string(),
+                    reason,
+                })
+            };
+            // The collection the item belongs to must be one the relation allows.
+            let named = match obj.get(any.collection_field) {
+                None | Some(Json::Null) => None,
+                Some(Json::String(name)) => Some(
+                    *any.allowed
+                        .iter()
+                        .find(|t| &t.name == name)
+                        .ok_or_else(|| {
+                            bad(format!(
+                                "\"{name}\" is not one of the collections allowed in \"{}\"",
+                                any.collection_field
+                            ))
+                        })?,
+                ),
+                Some(_) => {
+                    return Err(bad(format!(
+                        "\"{}\" must name a collection",
+                        any.collection_field
+                    )))
+                }
+            };
+            if !obj.get(field).is_some_and(Json::is_object) {
+                continue;
+            }
+            let target = named.ok_or_else(|| {
+                bad(format!(
+                    "an item given as an object needs \"{}\" to name its collection",
+                    any.collection_field
+                ))
+            })?;
+            let item = obj.remove(field).expect("checked above");
+            parts.to_any.push((field.clone(), target, item));
+        }
         for (k, v) in obj {
             match Relation::of(self.w.schema, c, &k) {
                 Some(rel @ Relation::ToOne { .. }) if v.is_object() => {
@@ -209,6 +257,20 @@ impl<'w> Session<'w> {
                     key
                 }
                 None => self.create(&related.name, obj, depth + 1).await?,
+            };
+            parts.columns.insert(field, key);
+        }
+        for (field, target, obj) in std::mem::take(&mut parts.to_any) {
+            let pk = target.primary_key().expect("allowed collections have keys");
+            let key = match obj.get(pk).filter(|k| !k.is_null()).cloned() {
+                Some(key) => {
+                    let mut data = obj.clone();
+                    data.as_object_mut().expect("checked object").remove(pk);
+                    self.update(&target.name, std::slice::from_ref(&key), data, depth + 1)
+                        .await?;
+                    key
+                }
+                None => self.create(&target.name, obj, depth + 1).await?,
             };
             parts.columns.insert(field, key);
         }

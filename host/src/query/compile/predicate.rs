@@ -3,7 +3,7 @@
 //! conditions become `EXISTS` subqueries, so a filter across a one-to-many never
 //! duplicates rows of the collection being read.
 
-use super::{col, CompileError, Compiler, Relation};
+use super::{col, AnyRelation, CompileError, Compiler, Relation};
 use crate::db::{Dialect, Sql};
 use crate::query::values::{coerce, like_literal, LIKE_ESCAPE};
 use crate::query::{split_function, Condition, Filter, Function, Op};
@@ -113,6 +113,9 @@ impl<'s> Compiler<'s> {
         depth: usize,
     ) -> Result<Sql, CompileError> {
         let d = self.dialect;
+        if let Some((field, scope)) = key.split_once(':') {
+            return self.any_condition(collection, alias, field, scope, condition, path, depth);
+        }
         if let Some((function, inner)) =
             split_function(key).map_err(|e| CompileError::Invalid(e.reason))?
         {
@@ -182,11 +185,66 @@ impl<'s> Compiler<'s> {
             (Condition::Some(_) | Condition::None(_), _) => Err(CompileError::Invalid(
                 "\"_some\" and \"_none\" can only be used with top level relational alias field".into(),
             )),
+            (Condition::Related(_), None)
+                if AnyRelation::of(self.schema, collection, key).is_some() =>
+            {
+                Err(CompileError::Invalid(format!(
+                    "You have to provide a collection scope when filtering on the many-to-any item \"{key}\" (\"{key}:<collection>\")"
+                )))
+            }
             (Condition::Related(_), None) => Err(CompileError::Invalid(format!(
                 "Field \"{key}\" in collection \"{}\" is not a relation",
                 collection.name
             ))),
         }
+    }
+
+    /// `item:headings` on a many-to-any item: `EXISTS (SELECT 1 FROM headings WHERE
+    /// parent.collection = 'headings' AND key = parent.item AND <inner>)`.
+    #[allow(clippy::too_many_arguments)]
+    fn any_condition(
+        &mut self,
+        collection: &'s Collection,
+        alias: &str,
+        field: &str,
+        scope: &str,
+        condition: &Condition,
+        path: &str,
+        depth: usize,
+    ) -> Result<Sql, CompileError> {
+        let d = self.dialect;
+        if !collection.fields.contains_key(field) {
+            return Err(CompileError::field_forbidden(field, &collection.name, path));
+        }
+        let rel = AnyRelation::of(self.schema, collection, field).ok_or_else(|| {
+            CompileError::Invalid(format!(
+                "Field \"{field}\" in collection \"{}\" is not a many-to-any item; it can't be scoped to \"{scope}\"",
+                collection.name
+            ))
+        })?;
+        let target = rel.target(self.schema, scope)?;
+        let Condition::Related(inner) = condition else {
+            return Err(CompileError::Invalid(format!(
+                "\"{field}:{scope}\" needs a filter on the fields of \"{scope}\""
+            )));
+        };
+        let child_path = if path.is_empty() {
+            format!("{field}:{scope}")
+        } else {
+            format!("{path}.{field}:{scope}")
+        };
+        let a = self.alias();
+        let mut out = Sql::new(d);
+        out.push("EXISTS (SELECT 1 FROM ")
+            .ident(&target.name)
+            .push(" ")
+            .push(&a)
+            .push(" WHERE ")
+            .append(&rel.join(d, alias, target, &a))
+            .push(" AND ");
+        let p = self.filter(target, &a, inner, &child_path, depth + 1)?;
+        out.append(&p).push(")");
+        Ok(out)
     }
 
     /// `EXISTS (SELECT 1 FROM related WHERE <join> AND <inner>)`.

@@ -286,3 +286,153 @@ fn bad_queries_are_refused() {
     let deep = format!("fields={}id", "customer.".repeat(12));
     assert!(matches!(e(&deep), CompileError::Invalid(m) if m.contains("depth")));
 }
+
+/// pages.sections (m2a) → pages_sections {pages_id, item, collection} → headings | texts.
+fn m2a_schema(d: Dialect) -> Schema {
+    let table = |name: &str, cols: Vec<RawColumn>| RawTable {
+        name: name.into(),
+        columns: cols,
+        primary_key: vec!["id".into()],
+        ..Default::default()
+    };
+    let catalogue = Catalogue {
+        tables: vec![
+            table("pages", vec![column("id", "integer")]),
+            table(
+                "headings",
+                vec![column("id", "integer"), column("title", "varchar")],
+            ),
+            table(
+                "texts",
+                vec![column("id", "integer"), column("body", "text")],
+            ),
+            table("other", vec![column("id", "integer")]),
+            table(
+                "pages_sections",
+                vec![
+                    column("id", "integer"),
+                    column("pages_id", "integer"),
+                    column("item", "varchar"),
+                    column("collection", "varchar"),
+                ],
+            ),
+        ],
+        foreign_keys: vec![RawForeignKey {
+            constraint_name: "ps_pages_fk".into(),
+            table: "pages_sections".into(),
+            column: "pages_id".into(),
+            foreign_schema: None,
+            foreign_table: "pages".into(),
+            foreign_column: Some("id".into()),
+            on_update: "NO ACTION".into(),
+            on_delete: "SET NULL".into(),
+        }],
+    };
+    let mut meta = MetaRows::default();
+    let map = |v: serde_json::Value| v.as_object().unwrap().clone();
+    meta.fields.insert(
+        ("pages".into(), "sections".into()),
+        map(json!({"collection": "pages", "field": "sections", "special": ["m2a"]})),
+    );
+    meta.relations.insert(
+        ("pages_sections".into(), "pages_id".into()),
+        map(json!({"many_collection": "pages_sections", "many_field": "pages_id", "one_collection": "pages", "one_field": "sections", "junction_field": "item"})),
+    );
+    meta.relations.insert(
+        ("pages_sections".into(), "item".into()),
+        map(json!({"many_collection": "pages_sections", "many_field": "item", "one_collection": null, "one_collection_field": "collection", "one_allowed_collections": ["headings", "texts"], "junction_field": "pages_id"})),
+    );
+    build(d, catalogue, meta, &[])
+}
+
+fn m2a_sql(d: Dialect, collection: &str, qs: &str) -> Result<Sql, CompileError> {
+    compile_read(
+        &m2a_schema(d),
+        collection,
+        &parse_query_string(qs).unwrap(),
+        &opts(),
+    )
+}
+
+#[test]
+fn many_to_any_items_are_case_subqueries_with_bound_collection_names() {
+    let qs = "fields=sections.item:headings.title,sections.item:texts.body&filter[sections][item:headings][title][_eq]=x";
+    let pg = m2a_sql(Dialect::Postgres, "pages", qs).unwrap();
+    assert_eq!(pg.text(), "SELECT coalesce(json_agg(q.j ORDER BY q.n), '[]'::json)::text AS data FROM (SELECT json_build_object(CAST($1 AS text), (SELECT coalesce(json_agg(qt1.j ORDER BY qt1.n), '[]'::json) FROM (SELECT json_build_object(CAST($2 AS text), (CASE WHEN t1.\"collection\" = CAST($3 AS text) THEN (SELECT json_build_object(CAST($4 AS text), t2.\"title\") FROM \"headings\" t2 WHERE CAST(t2.\"id\" AS text) = CAST(t1.\"item\" AS text)) WHEN t1.\"collection\" = CAST($5 AS text) THEN (SELECT json_build_object(CAST($6 AS text), t3.\"body\") FROM \"texts\" t3 WHERE CAST(t3.\"id\" AS text) = CAST(t1.\"item\" AS text)) ELSE to_json(t1.\"item\") END)) AS j, row_number() OVER (ORDER BY t1.\"id\" ASC) AS n FROM \"pages_sections\" t1 WHERE t1.\"pages_id\" = t0.\"id\" ORDER BY t1.\"id\" ASC LIMIT $7) qt1)) AS j, row_number() OVER (ORDER BY t0.\"id\" ASC) AS n FROM \"pages\" t0 WHERE EXISTS (SELECT 1 FROM \"pages_sections\" t4 WHERE t4.\"pages_id\" = t0.\"id\" AND EXISTS (SELECT 1 FROM \"headings\" t5 WHERE t4.\"collection\" = CAST($8 AS text) AND CAST(t5.\"id\" AS text) = CAST(t4.\"item\" AS text) AND t5.\"title\" = $9)) ORDER BY t0.\"id\" ASC LIMIT $10) q");
+    assert_eq!(
+        pg.params(),
+        &[
+            crate::db::Value::from("sections"),
+            "item".into(),
+            "headings".into(),
+            "title".into(),
+            "texts".into(),
+            "body".into(),
+            100i64.into(),
+            "headings".into(),
+            "x".into(),
+            100i64.into()
+        ]
+    );
+    assert_eq!(m2a_sql(Dialect::Sqlite, "pages", qs).unwrap().text(), "SELECT coalesce(json_group_array(json(q.j) ORDER BY q.n), '[]') AS data FROM (SELECT json_object(?, json((SELECT coalesce(json_group_array(json(qt1.j) ORDER BY qt1.n), '[]') FROM (SELECT json_object(?, json(CASE WHEN t1.\"collection\" = ? THEN (SELECT json_object(?, t2.\"title\") FROM \"headings\" t2 WHERE t2.\"id\" = t1.\"item\") WHEN t1.\"collection\" = ? THEN (SELECT json_object(?, t3.\"body\") FROM \"texts\" t3 WHERE t3.\"id\" = t1.\"item\") ELSE json_quote(t1.\"item\") END)) AS j, row_number() OVER (ORDER BY t1.\"id\" ASC) AS n FROM \"pages_sections\" t1 WHERE t1.\"pages_id\" = t0.\"id\" ORDER BY t1.\"id\" ASC LIMIT ?) qt1))) AS j, row_number() OVER (ORDER BY t0.\"id\" ASC) AS n FROM \"pages\" t0 WHERE EXISTS (SELECT 1 FROM \"pages_sections\" t4 WHERE t4.\"pages_id\" = t0.\"id\" AND EXISTS (SELECT 1 FROM \"headings\" t5 WHERE t4.\"collection\" = ? AND t5.\"id\" = t4.\"item\" AND t5.\"title\" = ?)) ORDER BY t0.\"id\" ASC LIMIT ?) q");
+    assert_eq!(m2a_sql(Dialect::MySql, "pages", qs).unwrap().text(), "SELECT COALESCE(JSON_ARRAYAGG(JSON_EXTRACT(q.j, '$') ORDER BY q.n), JSON_ARRAY()) AS data FROM (SELECT JSON_OBJECT(?, JSON_EXTRACT((SELECT COALESCE(JSON_ARRAYAGG(JSON_OBJECT(?, JSON_EXTRACT(CASE WHEN t1.`collection` = ? THEN (SELECT JSON_OBJECT(?, t2.`title`) FROM `headings` t2 WHERE t2.`id` = t1.`item`) WHEN t1.`collection` = ? THEN (SELECT JSON_OBJECT(?, t3.`body`) FROM `texts` t3 WHERE t3.`id` = t1.`item`) ELSE JSON_EXTRACT(JSON_ARRAY(t1.`item`), '$[0]') END, '$')) ORDER BY t1.`id` ASC LIMIT ?), JSON_ARRAY()) FROM `pages_sections` t1 WHERE t1.`pages_id` = t0.`id`), '$')) AS j, ROW_NUMBER() OVER (ORDER BY t0.`id` ASC) AS n FROM `pages` t0 WHERE EXISTS (SELECT 1 FROM `pages_sections` t4 WHERE t4.`pages_id` = t0.`id` AND EXISTS (SELECT 1 FROM `headings` t5 WHERE t4.`collection` = ? AND t5.`id` = t4.`item` AND t5.`title` = ?)) ORDER BY t0.`id` ASC LIMIT ?) q");
+    // No collection name ever enters the SQL text.
+    for d in [Dialect::Postgres, Dialect::Sqlite, Dialect::MySql] {
+        let s = m2a_sql(d, "pages", qs).unwrap();
+        assert!(!s.text().contains("'headings'") && !s.text().contains("'texts'"));
+    }
+}
+
+#[test]
+fn many_to_any_wildcards_sorts_and_raw_keys() {
+    // `item.*` gives every allowed collection a branch; `*` on the junction keeps keys.
+    let s = m2a_sql(Dialect::Sqlite, "pages_sections", "fields=item.*").unwrap();
+    assert!(s.text().contains("CASE WHEN t0.\"collection\" = ? THEN (SELECT json_object(?, t1.\"id\", ?, t1.\"title\") FROM \"headings\" t1 WHERE t1.\"id\" = t0.\"item\") WHEN t0.\"collection\" = ? THEN (SELECT json_object(?, t2.\"id\", ?, t2.\"body\") FROM \"texts\" t2"), "{}", s.text());
+    let s = m2a_sql(Dialect::Postgres, "pages_sections", "fields=*").unwrap();
+    assert!(!s.text().contains("CASE"), "{}", s.text());
+    // A scope for one collection: the other collection's rows keep the raw key.
+    let s = m2a_sql(Dialect::MySql, "pages_sections", "fields=item:texts.id").unwrap();
+    assert!(s.text().contains("JSON_EXTRACT(CASE WHEN t0.`collection` = ? THEN (SELECT JSON_OBJECT(?, t1.`id`) FROM `texts` t1 WHERE t1.`id` = t0.`item`) ELSE JSON_EXTRACT(JSON_ARRAY(t0.`item`), '$[0]') END, '$')"), "{}", s.text());
+    let s = m2a_sql(
+        Dialect::Postgres,
+        "pages_sections",
+        "fields=id&sort=-item:headings.title",
+    )
+    .unwrap();
+    assert!(s.text().contains("ORDER BY (SELECT t1.\"title\" FROM \"headings\" t1 WHERE t0.\"collection\" = CAST($2 AS text) AND CAST(t1.\"id\" AS text) = CAST(t0.\"item\" AS text)) DESC, t0.\"id\" ASC"), "{}", s.text());
+}
+
+#[test]
+fn many_to_any_bad_scopes() {
+    let e = |qs: &str| m2a_sql(Dialect::Postgres, "pages", qs).unwrap_err();
+    assert!(matches!(
+        e("fields=sections.item:nope.x"),
+        CompileError::Forbidden(_)
+    ));
+    assert!(matches!(
+        e("filter[sections][item:nope][x][_eq]=1"),
+        CompileError::Forbidden(_)
+    ));
+    assert!(
+        matches!(e("fields=sections.item:other.id"), CompileError::Invalid(m) if m.contains("not one of the collections allowed"))
+    );
+    assert!(matches!(
+        e("filter[sections][item:other][id][_eq]=1"),
+        CompileError::Invalid(_)
+    ));
+    assert!(
+        matches!(e("filter[sections][item][title][_eq]=x"), CompileError::Invalid(m) if m.contains("collection scope"))
+    );
+    assert!(matches!(
+        e("fields=sections.pages_id:headings.title"),
+        CompileError::Invalid(_)
+    ));
+    assert!(matches!(
+        e("filter[sections][item:headings][_eq]=1"),
+        CompileError::Invalid(_)
+    ));
+    assert!(matches!(
+        e("fields=sections.item:headings.nope"),
+        CompileError::Forbidden(_)
+    ));
+}
