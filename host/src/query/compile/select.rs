@@ -189,7 +189,7 @@ impl<'s> Resolver<'s> {
                         collection.name
                     )));
                 }
-                if !(sub.star || !sub.children.is_empty()) {
+                if !sub.star && sub.children.is_empty() {
                     return Err(CompileError::Invalid(format!(
                         "Invalid field \"{name}\": a scoped many-to-any item needs fields"
                     )));
