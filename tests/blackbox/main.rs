@@ -11,6 +11,7 @@ mod introspection;
 mod items_read;
 mod items_write;
 mod m2a;
+mod query_matrix;
 mod query_sql;
 mod relations;
 mod server;

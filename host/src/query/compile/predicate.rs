@@ -169,7 +169,19 @@ impl<'s> Compiler<'s> {
             ))),
             (Condition::Ops(ops), _) => {
                 let mut expr = Sql::new(d);
-                expr.push(&col(d, alias, key));
+                if d == Dialect::Sqlite
+                    && matches!(field.field_type, FieldType::DateTime | FieldType::Timestamp)
+                {
+                    // SQLite keeps date-times as text in whatever shape they were written
+                    // (`… 10:00:00`, `…T10:00:00.000Z`); comparing text with the bound
+                    // `… 10:00:00.000` would put an equal instant before it. Normalise both.
+                    expr.push(&format!(
+                        "strftime('%Y-%m-%d %H:%M:%f', {})",
+                        col(d, alias, key)
+                    ));
+                } else {
+                    expr.push(&col(d, alias, key));
+                }
                 self.ops(&expr, field.field_type, ops, Some(field))
             }
             (Condition::Related(inner), Some(rel)) | (Condition::Some(inner), Some(rel @ Relation::ToMany { .. })) => {
@@ -324,12 +336,19 @@ impl<'s> Compiler<'s> {
             coerce(ty, v, op.name(), self.now).map_err(|e| CompileError::Invalid(e.reason))
         };
         let mut out = Sql::new(d);
+        // On SQLite a date-time value is normalised like the column (see `field_condition`).
+        let sqlite_datetime =
+            d == Dialect::Sqlite && matches!(ty, FieldType::DateTime | FieldType::Timestamp);
+        let bind = move |out: &mut Sql, v: crate::db::Value| {
+            if sqlite_datetime {
+                out.push("strftime('%Y-%m-%d %H:%M:%f', ").bind(v).push(")");
+            } else {
+                out.bind_cast(v, cast);
+            }
+        };
         let cmp = |out: &mut Sql, sym: &str, v| {
-            out.append(expr)
-                .push(" ")
-                .push(sym)
-                .push(" ")
-                .bind_cast(v, cast);
+            out.append(expr).push(" ").push(sym).push(" ");
+            bind(out, v);
         };
         match op {
             Op::Eq | Op::Neq if value.is_null() => {
@@ -341,7 +360,10 @@ impl<'s> Compiler<'s> {
             }
             Op::Eq => cmp(&mut out, "=", val(value)?),
             Op::Neq => {
-                // Directus's `_neq` keeps rows where the field is NULL.
+                // Deliberate difference from Directus: its `_neq` is `NOT col = ?`, which
+                // drops rows where the field is NULL; Rectus keeps them ("not x" holds for
+                // a missing value), and so do `_nin`, `_nbetween` and the negated text
+                // operators below, so that `_neq: x` and `_nin: [x]` select the same rows.
                 out.push("(");
                 cmp(&mut out, "<>", val(value)?);
                 out.push(" OR ").append(expr).push(" IS NULL)");
@@ -352,26 +374,35 @@ impl<'s> Compiler<'s> {
             Op::Gte => cmp(&mut out, ">=", val(value)?),
             Op::In | Op::Nin => {
                 let items = value.as_array().expect("parser normalises lists");
+                if op == Op::Nin {
+                    out.push("(").append(expr).push(" IS NULL OR ");
+                }
                 out.append(expr)
                     .push(if op == Op::In { " IN (" } else { " NOT IN (" });
                 for (i, v) in items.iter().enumerate() {
                     if i > 0 {
                         out.push(", ");
                     }
-                    out.bind_cast(val(v)?, cast);
+                    bind(&mut out, val(v)?);
                 }
-                out.push(")");
+                out.push(if op == Op::Nin { "))" } else { ")" });
             }
             Op::Between | Op::Nbetween => {
                 let items = value.as_array().expect("parser normalises pairs");
+                if op == Op::Nbetween {
+                    out.push("(").append(expr).push(" IS NULL OR ");
+                }
                 out.append(expr).push(if op == Op::Between {
                     " BETWEEN "
                 } else {
                     " NOT BETWEEN "
                 });
-                out.bind_cast(val(&items[0])?, cast)
-                    .push(" AND ")
-                    .bind_cast(val(&items[1])?, cast);
+                bind(&mut out, val(&items[0])?);
+                out.push(" AND ");
+                bind(&mut out, val(&items[1])?);
+                if op == Op::Nbetween {
+                    out.push(")");
+                }
             }
             Op::Null | Op::Nnull => {
                 let positive = value.as_bool().unwrap_or(true) == (op == Op::Null);
@@ -564,7 +595,8 @@ fn like(
     let not = if negate { "NOT " } else { "" };
     let esc = format!(" ESCAPE '{LIKE_ESCAPE}'");
     let lowered = text.to_lowercase();
-    // A negated match keeps rows where the field is NULL, as Directus does.
+    // A negated match keeps rows where the field is NULL (unlike Directus's
+    // `NOT col LIKE ?`; see `_neq` above).
     if negate {
         out.push("(").append(expr).push(" IS NULL OR ");
     }

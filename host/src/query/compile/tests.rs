@@ -436,3 +436,58 @@ fn many_to_any_bad_scopes() {
         CompileError::Forbidden(_)
     ));
 }
+
+#[test]
+fn negated_list_operators_keep_null_rows_like_neq() {
+    let s = sql(
+        Dialect::Postgres,
+        "orders",
+        "fields=id&filter[status][_nin]=a,b&filter[amount][_nbetween]=1,2&filter[status][_neq]=c",
+    )
+    .unwrap();
+    assert!(
+        s.text().contains("WHERE (((t0.\"status\" IS NULL OR t0.\"status\" NOT IN ($2, $3)) AND (t0.\"status\" <> $4 OR t0.\"status\" IS NULL)) AND (t0.\"amount\" IS NULL OR t0.\"amount\" NOT BETWEEN $5 AND $6))"),
+        "{}",
+        s.text()
+    );
+    let s = sql(Dialect::MySql, "orders", "fields=id&filter[id][_in]=1,2").unwrap();
+    assert!(
+        s.text().contains("WHERE t0.`id` IN (?, ?) ORDER BY"),
+        "{}",
+        s.text()
+    );
+}
+
+#[test]
+fn sqlite_compares_date_times_as_normalised_instants() {
+    // Stored `2022-01-01 00:00:00` must equal a filter value `2022-01-01T00:00:00`.
+    let s = sql(
+        Dialect::Sqlite,
+        "orders",
+        "fields=id&filter[date_created][_gte]=2022-01-01T00:00:00&filter[date_created][_in]=2022-01-01,2023-01-01",
+    )
+    .unwrap();
+    assert!(
+        s.text().contains("strftime('%Y-%m-%d %H:%M:%f', t0.\"date_created\") >= strftime('%Y-%m-%d %H:%M:%f', ?)"),
+        "{}",
+        s.text()
+    );
+    assert!(
+        s.text().contains("strftime('%Y-%m-%d %H:%M:%f', t0.\"date_created\") IN (strftime('%Y-%m-%d %H:%M:%f', ?), strftime('%Y-%m-%d %H:%M:%f', ?))"),
+        "{}",
+        s.text()
+    );
+    // The other databases compare typed columns directly.
+    let s = sql(
+        Dialect::Postgres,
+        "orders",
+        "fields=id&filter[date_created][_gte]=2022-01-01T00:00:00",
+    )
+    .unwrap();
+    assert!(
+        s.text()
+            .contains("t0.\"date_created\" >= CAST($2 AS timestamptz)"),
+        "{}",
+        s.text()
+    );
+}
