@@ -653,7 +653,8 @@ async fn filters_match_the_model(kind: Kind) {
     let of = |c: &Customer| -> Vec<&Order> {
         orders.iter().filter(|o| o.customer == Some(c.id)).collect()
     };
-    let ccases: Vec<(Vec<(&str, &str)>, Box<dyn Fn(&Customer) -> bool + '_>)> = vec![
+    type CPred<'a> = Box<dyn Fn(&Customer) -> bool + 'a>;
+    let ccases: Vec<(Vec<(&str, &str)>, CPred)> = vec![
         (
             vec![("filter[orders][_some][amount][_gt]", "550")],
             Box::new(|c| of(c).iter().any(|o| o.amount.is_some_and(|a| a > 550.0))),
@@ -672,7 +673,7 @@ async fn filters_match_the_model(kind: Kind) {
         ),
         (
             vec![("filter[count(orders)][_eq]", "0")],
-            Box::new(|c| of(c).len() == 0),
+            Box::new(|c| of(c).is_empty()),
         ),
         (
             vec![("filter[name][_empty]", "true")],
