@@ -1,8 +1,9 @@
 //! Many-to-any (m2a) through `/items`: `pages.sections` is a one-to-many to the junction
 //! `pages_sections {pages_id, item, collection}` whose `item` is the key of a `headings`
-//! or `texts` row, named by `collection`. The model is created with raw SQL plus the
-//! `rectus_fields`/`rectus_relations` rows Directus would hold (the schema API does not
-//! create m2a relations yet). Reads, filters, sorts and nested writes, on every database.
+//! or `texts` row, named by `collection`. Most tests create the model with raw SQL plus
+//! the `rectus_fields`/`rectus_relations` rows Directus would hold (an existing database);
+//! the last one makes it through the schema API, as the Studio does. Reads, filters,
+//! sorts and nested writes, on every database.
 
 use crate::harness::{Kind, Server, TestDb};
 use crate::on_every_db;
@@ -346,3 +347,92 @@ async fn writes_nested_items(kind: Kind) {
     );
 }
 on_every_db!(writes_nested_items_on_every_db, writes_nested_items);
+
+/// The Studio's m2a flow through the schema API: the item collections, the parent with
+/// its `m2a` alias, the junction, the relation to the parent and the a2o relation with
+/// `one_collection_field` and `one_allowed_collections`; then items written and read.
+async fn model_made_through_the_schema_api(kind: Kind) {
+    let db = TestDb::create(kind).await;
+    let server = Server::start(&db).await;
+    for (c, f, t) in [
+        ("pages", "name", "string"),
+        ("headings", "title", "string"),
+        ("texts", "body", "text"),
+    ] {
+        server
+            .post(
+                "/collections",
+                json!({"collection": c, "schema": {}, "fields": [{"field": f, "type": t}]}),
+            )
+            .await
+            .assert_ok();
+    }
+    server
+        .post(
+            "/fields/pages",
+            json!({"field": "sections", "type": "alias", "meta": {"special": ["m2a"], "interface": "list-m2a"}}),
+        )
+        .await
+        .assert_ok();
+    server
+        .post(
+            "/collections",
+            json!({"collection": "pages_sections", "schema": {}, "meta": {"hidden": true},
+                   "fields": [{"field": "pages_id", "type": "integer"}, {"field": "item", "type": "string"},
+                              {"field": "collection", "type": "string"}]}),
+        )
+        .await
+        .assert_ok();
+    server
+        .post(
+            "/relations",
+            json!({"collection": "pages_sections", "field": "pages_id", "related_collection": "pages",
+                   "meta": {"one_field": "sections", "junction_field": "item"},
+                   "schema": {"on_delete": "CASCADE"}}),
+        )
+        .await
+        .assert_ok();
+    let r = server
+        .post(
+            "/relations",
+            json!({"collection": "pages_sections", "field": "item", "related_collection": null,
+                   "meta": {"one_allowed_collections": ["headings", "texts"], "one_collection_field": "collection",
+                            "junction_field": "pages_id"}}),
+        )
+        .await;
+    assert_eq!(
+        r.assert_ok()["meta"]["one_allowed_collections"],
+        json!(["headings", "texts"]),
+        "{kind:?}: {}",
+        r.body
+    );
+    let r = server
+        .post(
+            "/items/pages",
+            json!({"name": "home", "sections": [
+                {"collection": "texts", "item": {"body": "Hi"}},
+                {"collection": "headings", "item": {"title": "Top"}}
+            ]}),
+        )
+        .await;
+    let key = r.assert_ok()["id"].clone();
+    let r = server
+        .get(&format!("/items/pages/{key}?fields=name,sections.item.*"))
+        .await;
+    assert_eq!(
+        r.body,
+        json!({"data": {"name": "home", "sections": [
+            {"item": {"id": 1, "body": "Hi"}},
+            {"item": {"id": 1, "title": "Top"}}
+        ]}}),
+        "{kind:?}"
+    );
+    let r = server
+        .get("/items/pages?fields=id&filter[sections][item:headings][title][_eq]=Top")
+        .await;
+    assert_eq!(r.body, json!({"data": [{"id": key}]}), "{kind:?}");
+}
+on_every_db!(
+    model_made_through_the_schema_api_on_every_db,
+    model_made_through_the_schema_api
+);
