@@ -341,8 +341,53 @@ async fn writes_nested_items(kind: Kind) {
         .await;
     r.assert_ok();
     assert_eq!(
-        read(page).await.body,
+        read(page.clone()).await.body,
         json!({"data": {"sections": [{"collection": "headings", "item": {"title": "About us"}}]}}),
+        "{kind:?}"
+    );
+
+    // An item object without its collection, on an update: the stored row names it.
+    let row = server
+        .get(&format!(
+            "/items/pages_sections?fields=id&filter[pages_id][_eq]={page}"
+        ))
+        .await
+        .assert_ok()[0]["id"]
+        .clone();
+    server
+        .patch(
+            &format!("/items/pages_sections/{row}"),
+            json!({"item": {"id": 2, "title": "About them"}}),
+        )
+        .await
+        .assert_ok();
+    assert_eq!(
+        server.get("/items/headings/2").await.body,
+        json!({"data": {"id": 2, "title": "About them"}}),
+        "{kind:?}"
+    );
+    // Moving the row to another allowed collection: the object updates that item (its
+    // unknown keys dropped) and the row links it.
+    let r = server
+        .patch(
+            &format!("/items/pages_sections/{row}"),
+            json!({"collection": "texts", "item": {"id": 1, "nope": 1, "body": "Changed"}}),
+        )
+        .await;
+    r.assert_ok();
+    assert_eq!(
+        server.get("/items/texts/1?fields=body").await.body,
+        json!({"data": {"body": "Changed"}}),
+        "{kind:?}: unknown keys dropped"
+    );
+    assert_eq!(
+        server
+            .get(&format!(
+                "/items/pages_sections/{row}?fields=collection,item"
+            ))
+            .await
+            .body,
+        json!({"data": {"collection": "texts", "item": "1"}}),
         "{kind:?}"
     );
 }

@@ -149,6 +149,9 @@ struct Parts<'s> {
     /// Many-to-any items given as objects: `(field, related collection, object)`,
     /// written first like many-to-one objects.
     to_any: Vec<(String, &'s Collection, Json)>,
+    /// Many-to-any items given as objects without their collection: on an update, the
+    /// collection the stored row names. `(field, collection field, allowed, object)`.
+    to_any_stored: Vec<(String, &'s str, Vec<&'s Collection>, Json)>,
 }
 
 impl<'w> Session<'w> {
@@ -180,6 +183,7 @@ impl<'w> Session<'w> {
             to_one: Vec::new(),
             to_many: Vec::new(),
             to_any: Vec::new(),
+            to_any_stored: Vec::new(),
         };
         let mut obj = obj;
         for field in c.fields.keys() {
@@ -216,14 +220,16 @@ impl<'w> Session<'w> {
             if !obj.get(field).is_some_and(Json::is_object) {
                 continue;
             }
-            let target = named.ok_or_else(|| {
-                bad(format!(
-                    "an item given as an object needs \"{}\" to name its collection",
-                    any.collection_field
-                ))
-            })?;
             let item = obj.remove(field).expect("checked above");
-            parts.to_any.push((field.clone(), target, item));
+            match named {
+                Some(target) => parts.to_any.push((field.clone(), target, item)),
+                None => parts.to_any_stored.push((
+                    field.clone(),
+                    any.collection_field,
+                    any.allowed,
+                    item,
+                )),
+            }
         }
         for (k, v) in obj {
             match Relation::of(self.w.schema, c, &k) {
@@ -237,6 +243,52 @@ impl<'w> Session<'w> {
             }
         }
         Ok(parts)
+    }
+
+    /// Many-to-any items sent without their collection: on an update, the collection
+    /// the rows being updated name (they must all name the same allowed one); on a create
+    /// there is none, and that is an error.
+    async fn stored_collections(
+        &mut self,
+        c: &'w Collection,
+        keys: &[Json],
+        parts: &mut Parts<'w>,
+    ) -> Result<(), ItemsError> {
+        for (field, collection_field, allowed, item) in std::mem::take(&mut parts.to_any_stored) {
+            let bad = |reason: String| {
+                ItemsError::from(PayloadError::Invalid {
+                    field: field.clone(),
+                    reason,
+                })
+            };
+            let mut names: Vec<Json> = Vec::new();
+            if !keys.is_empty() {
+                let pk = c.primary_key().expect("written collections have keys");
+                let mut sql = self.tx.sql();
+                sql.push("SELECT ")
+                    .ident(collection_field)
+                    .push(" AS k FROM ")
+                    .ident(&c.name);
+                where_keys(&mut sql, c, pk, keys);
+                for mut row in self.tx.fetch_all(&sql).await? {
+                    let name = row.remove("k").unwrap_or(Json::Null);
+                    if !names.contains(&name) {
+                        names.push(name);
+                    }
+                }
+            }
+            let target = match names.as_slice() {
+                [Json::String(name)] => allowed.iter().find(|t| &t.name == name).copied(),
+                _ => None,
+            }
+            .ok_or_else(|| {
+                bad(format!(
+                    "an item given as an object needs \"{collection_field}\" to name its collection"
+                ))
+            })?;
+            parts.to_any.push((field, target, item));
+        }
+        Ok(())
     }
 
     /// Writes many-to-one objects and puts their keys in the payload.
@@ -301,6 +353,7 @@ impl<'w> Session<'w> {
                 .filter("create", collection, payload, &[], self.w.user)
                 .await?;
             let mut parts = self.split(c, payload.clone())?;
+            self.stored_collections(c, &[], &mut parts).await?;
             self.resolve_to_one(&mut parts, depth).await?;
             let writer = Writer {
                 collection: c,
@@ -354,6 +407,7 @@ impl<'w> Session<'w> {
                 .filter("update", collection, data, keys, self.w.user)
                 .await?;
             let mut parts = self.split(c, data.clone())?;
+            self.stored_collections(c, keys, &mut parts).await?;
             self.resolve_to_one(&mut parts, depth).await?;
             let writer = Writer {
                 collection: c,

@@ -220,7 +220,15 @@ impl<'s> AnyRelation<'s> {
         // PostgreSQL compares only equal types; the item column is usually text while
         // the key is a number or uuid. SQLite and MariaDB convert by themselves.
         if d == Dialect::Postgres && key_ty != self.item_type {
-            out.push(&format!("CAST({key} AS text) = CAST({item} AS text)"));
+            let text = |ty: FieldType, e: &str| match ty {
+                FieldType::String | FieldType::Text => e.to_string(),
+                _ => format!("CAST({e} AS text)"),
+            };
+            out.push(&format!(
+                "{} = {}",
+                text(key_ty, &key),
+                text(self.item_type, &item)
+            ));
         } else {
             out.push(&format!("{key} = {item}"));
         }
