@@ -54,7 +54,7 @@ async fn setup(kind: Kind) -> (TestDb, Server) {
 }
 
 async fn reads_items_of_any_collection(kind: Kind) {
-    let (_db, server) = setup(kind).await;
+    let (db, server) = setup(kind).await;
     // Scoped fields per collection; the junction's `collection` alongside.
     let r = server
         .get("/items/pages?fields=id,sections.collection,sections.item:headings.title,sections.item:texts.body&filter[id][_in]=1,2")
@@ -134,6 +134,20 @@ async fn reads_items_of_any_collection(kind: Kind) {
         "{kind:?}: {}",
         r.body
     );
+    // An item that is not a key of the collection matches nothing (MariaDB would
+    // compare `1 = '1x'` as numbers).
+    db.exec(
+        "INSERT INTO pages_sections (pages_id, item, collection) VALUES (NULL, '1x', 'headings')",
+    )
+    .await;
+    let r = server
+        .get("/items/pages_sections?fields=item:headings.title&filter[item][_eq]=1x")
+        .await;
+    assert_eq!(r.body, json!({"data": [{"item": null}]}), "{kind:?}");
+    let r = server
+        .get("/items/pages_sections?fields=id&filter[item:headings][title][_eq]=Welcome")
+        .await;
+    assert_eq!(r.body, json!({"data": [{"id": 1}]}), "{kind:?}");
 }
 on_every_db!(
     reads_items_of_any_collection_on_every_db,

@@ -217,9 +217,18 @@ impl<'s> AnyRelation<'s> {
         let mut out = Sql::new(d);
         let key_ty = target.fields[pk].field_type;
         let (key, item) = (col(d, related, pk), col(d, parent, self.field));
-        // PostgreSQL compares only equal types; the item column is usually text while
-        // the key is a number or uuid. SQLite and MariaDB convert by themselves.
-        if d == Dialect::Postgres && key_ty != self.item_type {
+        // The item column is usually text while the key is a number or uuid. PostgreSQL
+        // compares only equal types; MariaDB would compare `1 = '1x'` as numbers (true),
+        // so the key becomes text there (`CONCAT` keeps the column's collation); SQLite
+        // converts only text that is a number.
+        let is_text = |ty: FieldType| matches!(ty, FieldType::String | FieldType::Text);
+        if d == Dialect::MySql
+            && key_ty != self.item_type
+            && is_text(self.item_type)
+            && !is_text(key_ty)
+        {
+            out.push(&format!("CONCAT({key}) = {item}"));
+        } else if d == Dialect::Postgres && key_ty != self.item_type {
             let text = |ty: FieldType, e: &str| match ty {
                 FieldType::String | FieldType::Text => e.to_string(),
                 _ => format!("CAST({e} AS text)"),
