@@ -843,6 +843,79 @@ async fn sorts_paging_aggregates_and_meta(kind: Kind) {
         "{kind:?}: {row}"
     );
 }
+async fn nested_reads_match_the_model(kind: Kind) {
+    let (_db, server, customers, orders, _m) = setup(kind).await;
+    // One-to-many children per parent with their own filter, sort and limit, count() and
+    // a date part as outputs.
+    let r = server
+        .get("/items/customers?fields=id,count(orders),orders.id,orders.year(created)&deep[orders][_filter][amount][_gt]=0&deep[orders][_sort]=-amount&deep[orders][_limit]=3&limit=-1&sort=id")
+        .await;
+    let data = r.assert_ok().as_array().unwrap().clone();
+    assert_eq!(data.len(), customers.len(), "{kind:?}");
+    for (row, c) in data.iter().zip(&customers) {
+        let mine: Vec<&Order> = orders.iter().filter(|o| o.customer == Some(c.id)).collect();
+        let mut top: Vec<&Order> = mine
+            .iter()
+            .copied()
+            .filter(|o| o.amount.is_some_and(|a| a > 0.0))
+            .collect();
+        top.sort_by(|a, b| {
+            b.amount
+                .partial_cmp(&a.amount)
+                .unwrap()
+                .then(a.id.cmp(&b.id))
+        });
+        top.truncate(3);
+        assert_eq!(row["id"], c.id, "{kind:?}");
+        assert_eq!(
+            row["orders_count"].as_i64(),
+            Some(mine.len() as i64),
+            "{kind:?}: {row}"
+        );
+        let got: Vec<(i64, i64)> = row["orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| {
+                (
+                    o["id"].as_i64().unwrap(),
+                    o["created_year"].as_i64().unwrap_or(-1),
+                )
+            })
+            .collect();
+        let want: Vec<(i64, i64)> = top
+            .iter()
+            .map(|o| (o.id, o.created.year() as i64))
+            .collect();
+        assert_eq!(got, want, "{kind:?}: customer {}", c.id);
+    }
+    // Many-to-one objects, null where there is no customer.
+    let r = server
+        .get("/items/orders?fields=id,customer.name,customer.rank&limit=-1&sort=id")
+        .await;
+    let data = r.assert_ok().as_array().unwrap().clone();
+    for (row, o) in data.iter().zip(&orders) {
+        match o
+            .customer
+            .and_then(|id| customers.iter().find(|c| c.id == id))
+        {
+            None => assert_eq!(row["customer"], Value::Null, "{kind:?}: {row}"),
+            Some(c) => {
+                assert_eq!(row["customer"]["name"], c.name.as_str(), "{kind:?}: {row}");
+                assert_eq!(row["customer"]["rank"], c.rank, "{kind:?}: {row}");
+            }
+        }
+    }
+    // Values come back in Directus's formats.
+    let r = server.get("/items/orders/1?fields=amount,created").await;
+    assert_eq!(r.body["data"]["amount"].as_f64(), Some(10.0), "{kind:?}");
+    assert_eq!(r.body["data"]["created"], "2022-01-01T00:00:00", "{kind:?}");
+}
+on_every_db!(
+    nested_reads_match_the_model_on_every_db,
+    nested_reads_match_the_model
+);
+
 on_every_db!(
     sorts_paging_aggregates_and_meta_on_every_db,
     sorts_paging_aggregates_and_meta
