@@ -179,6 +179,12 @@ async fn filters_through_the_item(kind: Kind) {
     assert_eq!(ids(r.assert_ok()), Vec::<i64>::new(), "{kind:?}");
     let r = get("filter[_or][0][sections][item:texts][body][_eq]=Hello world&filter[_or][1][name][_eq]=empty").await;
     assert_eq!(ids(r.assert_ok()), vec![1, 3], "{kind:?}");
+    // Left-joined like a many-to-one: a row naming another collection is tested as an
+    // item of NULLs (Directus's LEFT JOIN on the scoped collection).
+    let r = get("filter[sections][item:headings][title][_null]=true").await;
+    assert_eq!(ids(r.assert_ok()), vec![1, 2], "{kind:?}");
+    let r = get("filter[sections][_none][item:texts][id][_nnull]=true").await;
+    assert_eq!(ids(r.assert_ok()), vec![3], "{kind:?}");
     // Junction-level filters on the collection column still work.
     let r = get("filter[sections][collection][_eq]=texts").await;
     assert_eq!(ids(r.assert_ok()), vec![1, 2], "{kind:?}");

@@ -8,8 +8,7 @@
 //! Where the databases themselves differ (how `LOWER` treats non-ASCII letters, whether
 //! `=` ignores case under MariaDB's default collation, where NULLs sort), the expected
 //! result follows what the database does, probed at the start; where Rectus deliberately
-//! differs from Directus (negated operators keep NULL rows; a many-to-one filter needs the
-//! related row to exist) the model says so.
+//! differs from Directus (negated operators keep NULL rows) the model says so.
 
 use crate::harness::{Kind, Server, TestDb};
 use crate::on_every_db;
@@ -560,15 +559,32 @@ async fn filters_match_the_model(kind: Kind) {
             vec![("filter[hour(created)][_gte]", "20")],
             Box::new(|o| o.created.hour() >= 20),
         ),
-        // Many-to-one: the related row must exist (EXISTS; Directus LEFT JOINs, so an
-        // order without a customer would match `_null` conditions on the customer there).
+        // Many-to-one, LEFT JOINed as Directus does: an order without a customer is
+        // tested against a customer of NULLs.
         (
             vec![("filter[customer][rank][_gt]", "20")],
             Box::new(move |o| customer(o).is_some_and(|c| c.rank > 20)),
         ),
         (
             vec![("filter[customer][country][_null]", "true")],
-            Box::new(move |o| customer(o).is_some_and(|c| c.country.is_none())),
+            Box::new(move |o| customer(o).is_none_or(|c| c.country.is_none())),
+        ),
+        (
+            vec![("filter[customer][id][_null]", "true")],
+            Box::new(move |o| customer(o).is_none()),
+        ),
+        (
+            vec![("filter[customer][country][_empty]", "true")],
+            Box::new(move |o| {
+                customer(o).is_none_or(|c| c.country.as_deref().is_none_or(str::is_empty))
+            }),
+        ),
+        // `_neq` keeps NULLs (Rectus), so orders without a customer too.
+        (
+            vec![("filter[customer][country][_neq]", "DE")],
+            Box::new(move |o| {
+                customer(o).is_none_or(|c| c.country.as_deref().is_none_or(|x| !m.text_eq(x, "DE")))
+            }),
         ),
         (
             vec![("filter[customer][name][_icontains]", "club")],

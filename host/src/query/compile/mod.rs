@@ -200,21 +200,41 @@ impl<'s> AnyRelation<'s> {
         )))
     }
 
-    /// `parent.collection = <name> AND <related key> = parent.item`; the name is bound.
+    /// `<related key> = CASE WHEN parent.collection = <name> THEN parent.item END`; the
+    /// name is bound. The collection test sits inside the comparison with the related
+    /// key because MariaDB ignores an `ON` condition that names only outer columns in a
+    /// correlated `LEFT JOIN` (see the many-to-one filters in `predicate.rs`).
     pub fn join(&self, d: Dialect, parent: &str, target: &Collection, related: &str) -> Sql {
+        let (key, item) = self.sides(d, parent, target, related);
         let mut out = Sql::new(d);
-        out.push(&col(d, parent, self.collection_field))
+        out.push(&key)
+            .push(" = CASE WHEN ")
+            .push(&col(d, parent, self.collection_field))
             .push(" = ")
             .bind_cast(target.name.as_str(), Some("text"))
-            .push(" AND ")
-            .append(&self.key_match(d, parent, target, related));
+            .push(" THEN ")
+            .push(&item)
+            .push(" END");
         out
     }
 
     /// `<related key> = parent.item`.
     pub fn key_match(&self, d: Dialect, parent: &str, target: &Collection, related: &str) -> Sql {
-        let pk = target.primary_key().expect("allowed collections have keys");
+        let (key, item) = self.sides(d, parent, target, related);
         let mut out = Sql::new(d);
+        out.push(&format!("{key} = {item}"));
+        out
+    }
+
+    /// The related key and the item as comparable expressions.
+    fn sides(
+        &self,
+        d: Dialect,
+        parent: &str,
+        target: &Collection,
+        related: &str,
+    ) -> (String, String) {
+        let pk = target.primary_key().expect("allowed collections have keys");
         let key_ty = target.fields[pk].field_type;
         let (key, item) = (col(d, related, pk), col(d, parent, self.field));
         // The item column is usually text while the key is a number or uuid. PostgreSQL
@@ -227,21 +247,19 @@ impl<'s> AnyRelation<'s> {
             && is_text(self.item_type)
             && !is_text(key_ty)
         {
-            out.push(&format!("CONCAT({key}) = {item}"));
+            (format!("CONCAT({key})"), item)
         } else if d == Dialect::Postgres && key_ty != self.item_type {
-            let text = |ty: FieldType, e: &str| match ty {
-                FieldType::String | FieldType::Text => e.to_string(),
-                _ => format!("CAST({e} AS text)"),
+            let text = |ty: FieldType, e: String| {
+                if is_text(ty) {
+                    e
+                } else {
+                    format!("CAST({e} AS text)")
+                }
             };
-            out.push(&format!(
-                "{} = {}",
-                text(key_ty, &key),
-                text(self.item_type, &item)
-            ));
+            (text(key_ty, key), text(self.item_type, item))
         } else {
-            out.push(&format!("{key} = {item}"));
+            (key, item)
         }
-        out
     }
 }
 

@@ -247,13 +247,17 @@ impl<'s> Compiler<'s> {
         };
         let a = self.alias();
         let mut out = Sql::new(d);
-        out.push("EXISTS (SELECT 1 FROM ")
+        // A left join, as for a many-to-one (see `exists`): a row naming another
+        // collection, or a missing item, is tested as an item of NULLs.
+        out.push("EXISTS (SELECT 1 FROM (SELECT 1 AS one) ")
+            .push(&a)
+            .push("x LEFT JOIN ")
             .ident(&target.name)
             .push(" ")
             .push(&a)
-            .push(" WHERE ")
+            .push(" ON ")
             .append(&rel.join(d, alias, target, &a))
-            .push(" AND ");
+            .push(" WHERE ");
         let p = self.filter(target, &a, inner, &child_path, depth + 1)?;
         out.append(&p).push(")");
         Ok(out)
@@ -272,12 +276,27 @@ impl<'s> Compiler<'s> {
         let related = rel.related();
         let a = self.alias();
         let mut out = Sql::new(d);
-        out.push("EXISTS (SELECT 1 FROM ")
-            .ident(&related.name)
-            .push(" ")
-            .push(&a)
-            .push(" WHERE ");
-        out.push(&rel.join(d, alias, &a)).push(" AND ");
+        if let Relation::ToOne { .. } = rel {
+            // Directus LEFT JOINs a many-to-one: an item with no related row (a NULL or
+            // dangling key) is tested against a row of NULLs, so `{author: {name: {_null:
+            // true}}}` keeps it. One row at most, so no duplicates and no DISTINCT.
+            out.push("EXISTS (SELECT 1 FROM (SELECT 1 AS one) ")
+                .push(&a)
+                .push("x LEFT JOIN ")
+                .ident(&related.name)
+                .push(" ")
+                .push(&a)
+                .push(" ON ")
+                .push(&rel.join(d, alias, &a))
+                .push(" WHERE ");
+        } else {
+            out.push("EXISTS (SELECT 1 FROM ")
+                .ident(&related.name)
+                .push(" ")
+                .push(&a)
+                .push(" WHERE ");
+            out.push(&rel.join(d, alias, &a)).push(" AND ");
+        }
         let p = self.filter(related, &a, inner, path, depth + 1)?;
         out.append(&p).push(")");
         Ok(out)
