@@ -134,6 +134,29 @@ async fn reads_items_of_any_collection(kind: Kind) {
         "{kind:?}: {}",
         r.body
     );
+    // `deep` filters the junction rows through the item; `*.*` below the parent expands
+    // the junction's page and item.
+    let r = server
+        .get("/items/pages/1?fields=sections.id&deep[sections][_filter][item:texts][body][_contains]=world")
+        .await;
+    assert_eq!(
+        r.body,
+        json!({"data": {"sections": [{"id": 2}]}}),
+        "{kind:?}"
+    );
+    let r = server.get("/items/pages/1?fields=sections.*.*").await;
+    let sections = r.assert_ok()["sections"].clone();
+    assert_eq!(
+        sections[0]["item"],
+        json!({"id": 1, "title": "Welcome"}),
+        "{kind:?}"
+    );
+    assert_eq!(
+        sections[1]["item"],
+        json!({"id": 1, "body": "Hello world"}),
+        "{kind:?}"
+    );
+    assert_eq!(sections[1]["pages_id"]["name"], "home", "{kind:?}");
     // An item that is not a key of the collection matches nothing (MariaDB would
     // compare `1 = '1x'` as numbers).
     db.exec(
