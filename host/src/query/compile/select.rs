@@ -197,10 +197,17 @@ impl<'s> Resolver<'s> {
                 any.entry(field).or_default().1.push((scope, sub));
                 continue;
             }
-            if (sub.star || !sub.children.is_empty())
+            // `item` next to `item:headings.title`: the expanded item stands for both.
+            let scoped_too = tree
+                .children
+                .keys()
+                .any(|k| k.split_once(':').is_some_and(|(f, _)| f == name));
+            if (sub.star || !sub.children.is_empty() || scoped_too)
                 && AnyRelation::of(self.schema, collection, name).is_some()
             {
-                any.entry(name.as_str()).or_default().0 = Some(sub);
+                if sub.star || !sub.children.is_empty() {
+                    any.entry(name.as_str()).or_default().0 = Some(sub);
+                }
                 continue;
             }
             if let Some((function, inner)) =

@@ -403,6 +403,25 @@ fn many_to_any_wildcards_sorts_and_raw_keys() {
 }
 
 #[test]
+fn many_to_any_item_asked_plain_and_scoped_is_output_once() {
+    for d in [Dialect::Postgres, Dialect::Sqlite, Dialect::MySql] {
+        let s = m2a_sql(
+            d,
+            "pages_sections",
+            "fields=item,collection,item:headings.title",
+        )
+        .unwrap();
+        let keys: Vec<_> = s
+            .params()
+            .iter()
+            .filter(|p| **p == crate::db::Value::from("item"))
+            .collect();
+        assert_eq!(keys.len(), 1, "{d:?}: {}", s.text());
+        assert!(s.text().contains("CASE WHEN"), "{}", s.text());
+    }
+}
+
+#[test]
 fn many_to_any_bad_scopes() {
     let e = |qs: &str| m2a_sql(Dialect::Postgres, "pages", qs).unwrap_err();
     assert!(matches!(
