@@ -169,19 +169,7 @@ impl<'s> Compiler<'s> {
             ))),
             (Condition::Ops(ops), _) => {
                 let mut expr = Sql::new(d);
-                if d == Dialect::Sqlite
-                    && matches!(field.field_type, FieldType::DateTime | FieldType::Timestamp)
-                {
-                    // SQLite keeps date-times as text in whatever shape they were written
-                    // (`… 10:00:00`, `…T10:00:00.000Z`); comparing text with the bound
-                    // `… 10:00:00.000` would put an equal instant before it. Normalise both.
-                    expr.push(&format!(
-                        "strftime('%Y-%m-%d %H:%M:%f', {})",
-                        col(d, alias, key)
-                    ));
-                } else {
-                    expr.push(&col(d, alias, key));
-                }
+                expr.push(&col(d, alias, key));
                 self.ops(&expr, field.field_type, ops, Some(field))
             }
             (Condition::Related(inner), Some(rel)) | (Condition::Some(inner), Some(rel @ Relation::ToMany { .. })) => {
@@ -355,9 +343,23 @@ impl<'s> Compiler<'s> {
             coerce(ty, v, op.name(), self.now).map_err(|e| CompileError::Invalid(e.reason))
         };
         let mut out = Sql::new(d);
-        // On SQLite a date-time value is normalised like the column (see `field_condition`).
+        // SQLite keeps date-times as text in whatever shape they were written (`…
+        // 10:00:00`, `…T10:00:00.000Z`); comparing that text with the bound `… 10:00:00.000`
+        // would put an equal instant before it. Comparisons normalise both sides (NULL
+        // tests look at the column as it is).
         let sqlite_datetime =
             d == Dialect::Sqlite && matches!(ty, FieldType::DateTime | FieldType::Timestamp);
+        let normalised;
+        let compared: &Sql = if sqlite_datetime {
+            let mut e = Sql::new(d);
+            e.push("strftime('%Y-%m-%d %H:%M:%f', ")
+                .append(expr)
+                .push(")");
+            normalised = e;
+            &normalised
+        } else {
+            expr
+        };
         let bind = move |out: &mut Sql, v: crate::db::Value| {
             if sqlite_datetime {
                 out.push("strftime('%Y-%m-%d %H:%M:%f', ").bind(v).push(")");
@@ -366,7 +368,7 @@ impl<'s> Compiler<'s> {
             }
         };
         let cmp = |out: &mut Sql, sym: &str, v| {
-            out.append(expr).push(" ").push(sym).push(" ");
+            out.append(compared).push(" ").push(sym).push(" ");
             bind(out, v);
         };
         match op {
@@ -396,7 +398,7 @@ impl<'s> Compiler<'s> {
                 if op == Op::Nin {
                     out.push("(").append(expr).push(" IS NULL OR ");
                 }
-                out.append(expr)
+                out.append(compared)
                     .push(if op == Op::In { " IN (" } else { " NOT IN (" });
                 for (i, v) in items.iter().enumerate() {
                     if i > 0 {
@@ -411,7 +413,7 @@ impl<'s> Compiler<'s> {
                 if op == Op::Nbetween {
                     out.push("(").append(expr).push(" IS NULL OR ");
                 }
-                out.append(expr).push(if op == Op::Between {
+                out.append(compared).push(if op == Op::Between {
                     " BETWEEN "
                 } else {
                     " NOT BETWEEN "

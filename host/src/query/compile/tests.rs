@@ -496,6 +496,18 @@ fn sqlite_compares_date_times_as_normalised_instants() {
         "{}",
         s.text()
     );
+    // NULL tests look at the stored value as it is.
+    let s = sql(
+        Dialect::Sqlite,
+        "orders",
+        "fields=id&filter[date_created][_null]=true",
+    )
+    .unwrap();
+    assert!(
+        s.text().contains("WHERE t0.\"date_created\" IS NULL"),
+        "{}",
+        s.text()
+    );
     // The other databases compare typed columns directly.
     let s = sql(
         Dialect::Postgres,
