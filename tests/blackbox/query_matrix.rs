@@ -926,6 +926,43 @@ async fn nested_reads_match_the_model(kind: Kind) {
     let r = server.get("/items/orders/1?fields=amount,created").await;
     assert_eq!(r.body["data"]["amount"].as_f64(), Some(10.0), "{kind:?}");
     assert_eq!(r.body["data"]["created"], "2022-01-01T00:00:00", "{kind:?}");
+
+    // A row written through the API (SQLite stores its own text shape) compares equal to
+    // one written with raw SQL at the same instant.
+    let r = server
+        .post(
+            "/items/orders",
+            serde_json::json!({"id": 301, "status": "Paid", "created": "2022-01-01T00:00:00Z"}),
+        )
+        .await;
+    r.assert_ok();
+    for (op, want) in [
+        ("_eq", vec![1, 301]),
+        ("_lte", {
+            let mut v: Vec<i64> = orders
+                .iter()
+                .filter(|o| {
+                    o.created
+                        <= NaiveDate::from_ymd_opt(2022, 1, 1)
+                            .unwrap()
+                            .and_hms_opt(0, 0, 0)
+                            .unwrap()
+                })
+                .map(|o| o.id)
+                .collect();
+            v.push(301);
+            v
+        }),
+        ("_in", vec![1, 301]),
+    ] {
+        let got = ids(
+            &server,
+            "orders",
+            &format!("sort=id&filter[created][{op}]=2022-01-01T00:00:00"),
+        )
+        .await;
+        assert_eq!(got, want, "{kind:?}: {op}");
+    }
 }
 on_every_db!(
     nested_reads_match_the_model_on_every_db,
