@@ -14,7 +14,7 @@ use super::payload::{coerce, Mode, PayloadError, Row, Writer};
 use super::ItemsError;
 use crate::db::{Db, Dialect, Sql, Tx, Value};
 use crate::events::Bus;
-use crate::query::compile::{CompileError, Relation};
+use crate::query::compile::{AnyRelation, CompileError, Relation};
 use crate::schema::types::{pg_cast, pg_cast_for};
 use crate::schema::{Collection, Schema};
 use chrono::{DateTime, Utc};
@@ -146,6 +146,12 @@ struct Parts<'s> {
     to_one: Vec<(String, Relation<'s>, Json)>,
     /// One-to-many fields: written after the item itself.
     to_many: Vec<(Relation<'s>, String, Json)>,
+    /// Many-to-any items given as objects: `(field, related collection, object)`,
+    /// written first like many-to-one objects.
+    to_any: Vec<(String, &'s Collection, Json)>,
+    /// Many-to-any items given as objects without their collection: on an update, the
+    /// collection the stored row names. `(field, collection field, allowed, object)`.
+    to_any_stored: Vec<(String, &'s str, Vec<&'s Collection>, Json)>,
 }
 
 impl<'w> Session<'w> {
@@ -176,7 +182,55 @@ impl<'w> Session<'w> {
             columns: Map::new(),
             to_one: Vec::new(),
             to_many: Vec::new(),
+            to_any: Vec::new(),
+            to_any_stored: Vec::new(),
         };
+        let mut obj = obj;
+        for field in c.fields.keys() {
+            let Some(any) = AnyRelation::of(self.w.schema, c, field) else {
+                continue;
+            };
+            let bad = |reason: String| {
+                ItemsError::from(PayloadError::Invalid {
+                    field: field.to_string(),
+                    reason,
+                })
+            };
+            // The collection the item belongs to must be one the relation allows.
+            let named = match obj.get(any.collection_field) {
+                None | Some(Json::Null) => None,
+                Some(Json::String(name)) => Some(
+                    *any.allowed
+                        .iter()
+                        .find(|t| &t.name == name)
+                        .ok_or_else(|| {
+                            bad(format!(
+                                "\"{name}\" is not one of the collections allowed in \"{}\"",
+                                any.collection_field
+                            ))
+                        })?,
+                ),
+                Some(_) => {
+                    return Err(bad(format!(
+                        "\"{}\" must name a collection",
+                        any.collection_field
+                    )))
+                }
+            };
+            if !obj.get(field).is_some_and(Json::is_object) {
+                continue;
+            }
+            let item = obj.remove(field).expect("checked above");
+            match named {
+                Some(target) => parts.to_any.push((field.clone(), target, item)),
+                None => parts.to_any_stored.push((
+                    field.clone(),
+                    any.collection_field,
+                    any.allowed,
+                    item,
+                )),
+            }
+        }
         for (k, v) in obj {
             match Relation::of(self.w.schema, c, &k) {
                 Some(rel @ Relation::ToOne { .. }) if v.is_object() => {
@@ -189,6 +243,52 @@ impl<'w> Session<'w> {
             }
         }
         Ok(parts)
+    }
+
+    /// Many-to-any items sent without their collection: on an update, the collection
+    /// the rows being updated name (they must all name the same allowed one); on a create
+    /// there is none, and that is an error.
+    async fn stored_collections(
+        &mut self,
+        c: &'w Collection,
+        keys: &[Json],
+        parts: &mut Parts<'w>,
+    ) -> Result<(), ItemsError> {
+        for (field, collection_field, allowed, item) in std::mem::take(&mut parts.to_any_stored) {
+            let bad = |reason: String| {
+                ItemsError::from(PayloadError::Invalid {
+                    field: field.clone(),
+                    reason,
+                })
+            };
+            let mut names: Vec<Json> = Vec::new();
+            if !keys.is_empty() {
+                let pk = c.primary_key().expect("written collections have keys");
+                let mut sql = self.tx.sql();
+                sql.push("SELECT ")
+                    .ident(collection_field)
+                    .push(" AS k FROM ")
+                    .ident(&c.name);
+                where_keys(&mut sql, c, pk, keys);
+                for mut row in self.tx.fetch_all(&sql).await? {
+                    let name = row.remove("k").unwrap_or(Json::Null);
+                    if !names.contains(&name) {
+                        names.push(name);
+                    }
+                }
+            }
+            let target = match names.as_slice() {
+                [Json::String(name)] => allowed.iter().find(|t| &t.name == name).copied(),
+                _ => None,
+            }
+            .ok_or_else(|| {
+                bad(format!(
+                    "an item given as an object needs \"{collection_field}\" to name its collection"
+                ))
+            })?;
+            parts.to_any.push((field, target, item));
+        }
+        Ok(())
     }
 
     /// Writes many-to-one objects and puts their keys in the payload.
@@ -209,6 +309,20 @@ impl<'w> Session<'w> {
                     key
                 }
                 None => self.create(&related.name, obj, depth + 1).await?,
+            };
+            parts.columns.insert(field, key);
+        }
+        for (field, target, obj) in std::mem::take(&mut parts.to_any) {
+            let pk = target.primary_key().expect("allowed collections have keys");
+            let key = match obj.get(pk).filter(|k| !k.is_null()).cloned() {
+                Some(key) => {
+                    let mut data = obj.clone();
+                    data.as_object_mut().expect("checked object").remove(pk);
+                    self.update(&target.name, std::slice::from_ref(&key), data, depth + 1)
+                        .await?;
+                    key
+                }
+                None => self.create(&target.name, obj, depth + 1).await?,
             };
             parts.columns.insert(field, key);
         }
@@ -239,6 +353,7 @@ impl<'w> Session<'w> {
                 .filter("create", collection, payload, &[], self.w.user)
                 .await?;
             let mut parts = self.split(c, payload.clone())?;
+            self.stored_collections(c, &[], &mut parts).await?;
             self.resolve_to_one(&mut parts, depth).await?;
             let writer = Writer {
                 collection: c,
@@ -292,6 +407,7 @@ impl<'w> Session<'w> {
                 .filter("update", collection, data, keys, self.w.user)
                 .await?;
             let mut parts = self.split(c, data.clone())?;
+            self.stored_collections(c, keys, &mut parts).await?;
             self.resolve_to_one(&mut parts, depth).await?;
             let writer = Writer {
                 collection: c,

@@ -28,7 +28,7 @@ pub use select::{Node, Output};
 
 use crate::db::{Dialect, Sql};
 use crate::query::{split_function, Meta, Query, Sort};
-use crate::schema::{Collection, Schema};
+use crate::schema::{Collection, FieldType, Schema};
 use chrono::{DateTime, Utc};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -125,6 +125,140 @@ impl<'s> Relation<'s> {
             Relation::ToMany { fk, pk, .. } => {
                 format!("{} = {}", col(d, related, fk), col(d, parent, pk))
             }
+        }
+    }
+}
+
+/// A many-to-any's item field (Directus's a2o): `collection.field` holds the key of an
+/// item of the collection named in `collection.collection_field`, one of `allowed`
+/// (`one_allowed_collections`). The junction of an m2a has one.
+#[derive(Debug, Clone)]
+pub struct AnyRelation<'s> {
+    pub field: &'s str,
+    pub collection_field: &'s str,
+    /// The item column's type.
+    pub item_type: FieldType,
+    /// The allowed collections that exist and can be served (single-column key).
+    pub allowed: Vec<&'s Collection>,
+}
+
+impl<'s> AnyRelation<'s> {
+    /// The a2o relation of `collection.field`: a relation row with no `one_collection`
+    /// but a `one_collection_field`.
+    pub fn of(
+        schema: &'s Schema,
+        collection: &'s Collection,
+        field: &str,
+    ) -> Option<AnyRelation<'s>> {
+        let r = schema.relation(&collection.name, field)?;
+        if r.related_collection.is_some() {
+            return None;
+        }
+        let meta = r.meta.as_ref()?;
+        let cf = meta.get("one_collection_field")?.as_str()?;
+        let collection_field = collection.fields.get_key_value(cf)?.0.as_str();
+        let (field, item) = collection.fields.get_key_value(field)?;
+        let field = field.as_str();
+        let names: Vec<String> = match meta.get("one_allowed_collections") {
+            Some(serde_json::Value::Array(items)) => items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+            Some(serde_json::Value::String(s)) => s
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+                .collect(),
+            _ => Vec::new(),
+        };
+        let allowed = names
+            .iter()
+            .filter_map(|n| schema.collection(n))
+            .filter(|c| c.primary_key().is_some())
+            .collect();
+        Some(AnyRelation {
+            field,
+            collection_field,
+            item_type: item.field_type,
+            allowed,
+        })
+    }
+
+    /// The allowed collection `name`: a collection that does not exist is `403` (as any
+    /// unknown name), one the relation does not allow is `400`.
+    pub fn target(&self, schema: &Schema, name: &str) -> Result<&'s Collection, CompileError> {
+        if let Some(c) = self.allowed.iter().find(|c| c.name == name) {
+            return Ok(c);
+        }
+        if schema.collection(name).is_none() {
+            return Err(CompileError::collection_forbidden(name));
+        }
+        Err(CompileError::Invalid(format!(
+            "Collection \"{name}\" is not one of the collections allowed in the many-to-any field \"{}\"",
+            self.field
+        )))
+    }
+
+    /// `<related key> = CASE WHEN parent.collection = <name> THEN parent.item END`; the
+    /// name is bound. The collection test sits inside the comparison with the related
+    /// key because MariaDB ignores an `ON` condition that names only outer columns in a
+    /// correlated `LEFT JOIN` (see the many-to-one filters in `predicate.rs`).
+    pub fn join(&self, d: Dialect, parent: &str, target: &Collection, related: &str) -> Sql {
+        let (key, item) = self.sides(d, parent, target, related);
+        let mut out = Sql::new(d);
+        out.push(&key)
+            .push(" = CASE WHEN ")
+            .push(&col(d, parent, self.collection_field))
+            .push(" = ")
+            .bind_cast(target.name.as_str(), Some("text"))
+            .push(" THEN ")
+            .push(&item)
+            .push(" END");
+        out
+    }
+
+    /// `<related key> = parent.item`.
+    pub fn key_match(&self, d: Dialect, parent: &str, target: &Collection, related: &str) -> Sql {
+        let (key, item) = self.sides(d, parent, target, related);
+        let mut out = Sql::new(d);
+        out.push(&format!("{key} = {item}"));
+        out
+    }
+
+    /// The related key and the item as comparable expressions.
+    fn sides(
+        &self,
+        d: Dialect,
+        parent: &str,
+        target: &Collection,
+        related: &str,
+    ) -> (String, String) {
+        let pk = target.primary_key().expect("allowed collections have keys");
+        let key_ty = target.fields[pk].field_type;
+        let (key, item) = (col(d, related, pk), col(d, parent, self.field));
+        // The item column is usually text while the key is a number or uuid. PostgreSQL
+        // compares only equal types; MariaDB would compare `1 = '1x'` as numbers (true),
+        // so the key becomes text there (`CONCAT` keeps the column's collation); SQLite
+        // converts only text that is a number.
+        let is_text = |ty: FieldType| matches!(ty, FieldType::String | FieldType::Text);
+        if d == Dialect::MySql
+            && key_ty != self.item_type
+            && is_text(self.item_type)
+            && !is_text(key_ty)
+        {
+            (format!("CONCAT({key})"), item)
+        } else if d == Dialect::Postgres && key_ty != self.item_type {
+            let text = |ty: FieldType, e: String| {
+                if is_text(ty) {
+                    e
+                } else {
+                    format!("CAST({e} AS text)")
+                }
+            };
+            (text(key_ty, key), text(self.item_type, item))
+        } else {
+            (key, item)
         }
     }
 }
@@ -412,6 +546,31 @@ impl<'s> Compiler<'s> {
                 return Ok(out);
             }
         }
+        if let (Some((name, scope)), Some(rest)) = (head.split_once(':'), rest) {
+            // A many-to-any item scoped to one collection: rows naming another sort as NULL.
+            if !c.fields.contains_key(name) {
+                return Err(CompileError::field_forbidden(name, &c.name, seen));
+            }
+            let rel = AnyRelation::of(self.schema, c, name).ok_or_else(|| {
+                CompileError::Invalid(format!(
+                    "Can't sort by \"{path}\": \"{name}\" is not a many-to-any item"
+                ))
+            })?;
+            let target = rel.target(self.schema, scope)?;
+            let a = self.alias();
+            let next_seen = join_path(seen, head);
+            let inner = self.sort_expr(target, &a, rest, &next_seen, depth + 1)?;
+            out.push("(SELECT ")
+                .append(&inner)
+                .push(" FROM ")
+                .ident(&target.name)
+                .push(" ")
+                .push(&a)
+                .push(" WHERE ")
+                .append(&rel.join(d, alias, target, &a))
+                .push(")");
+            return Ok(out);
+        }
         let field = c
             .fields
             .get(head)
@@ -505,6 +664,11 @@ impl<'s> Compiler<'s> {
                     let obj = self.object(node, &a, &child_path)?;
                     self.children(relation, alias, &a, &obj, query)?
                 }
+                Output::ToAny {
+                    relation,
+                    branches,
+                    key,
+                } => self.any_item(relation, branches, alias, &join_path(path, key))?,
                 Output::ToManyKeys { relation, .. } => {
                     let a = self.alias();
                     let child = relation.related();
@@ -518,6 +682,56 @@ impl<'s> Compiler<'s> {
             pairs.push((out.key().to_string(), expr));
         }
         Ok(json::object(d, pairs))
+    }
+
+    /// A many-to-any item as JSON: `CASE WHEN parent.collection = $n THEN (SELECT <object>
+    /// FROM <collection> WHERE key = parent.item) … ELSE <raw item key> END`, the
+    /// collection names bound. A row whose item is missing gets null.
+    fn any_item(
+        &mut self,
+        rel: &AnyRelation<'s>,
+        branches: &[(&'s Collection, Node<'s>)],
+        parent: &str,
+        path: &str,
+    ) -> Result<Sql, CompileError> {
+        let d = self.dialect;
+        let item = json::value(d, rel.item_type, &col(d, parent, rel.field));
+        let raw = match d {
+            Dialect::Postgres => format!("to_json({item})"),
+            Dialect::Sqlite => format!("json_quote({item})"),
+            Dialect::MySql => format!("JSON_EXTRACT(JSON_ARRAY({item}), '$[0]')"),
+        };
+        let mut case = Sql::new(d);
+        if branches.is_empty() {
+            case.push(&raw);
+        } else {
+            case.push("CASE");
+            for (target, node) in branches {
+                let a = self.alias();
+                let obj = self.object(node, &a, &format!("{path}:{}", target.name))?;
+                case.push(" WHEN ")
+                    .push(&col(d, parent, rel.collection_field))
+                    .push(" = ")
+                    .bind_cast(target.name.as_str(), Some("text"))
+                    .push(" THEN (SELECT ")
+                    .append(&obj)
+                    .push(" FROM ")
+                    .ident(&target.name)
+                    .push(" ")
+                    .push(&a)
+                    .push(" WHERE ")
+                    .append(&rel.key_match(d, parent, target, &a))
+                    .push(")");
+            }
+            case.push(" ELSE ").push(&raw).push(" END");
+        }
+        let mut out = Sql::new(d);
+        match d {
+            Dialect::Postgres => out.push("(").append(&case).push(")"),
+            Dialect::Sqlite => out.push("json(").append(&case).push(")"),
+            Dialect::MySql => out.push("JSON_EXTRACT(").append(&case).push(", '$')"),
+        };
+        Ok(out)
     }
 
     /// The JSON array of a one-to-many's items (`value` per child row aliased `a`), with

@@ -3,7 +3,7 @@
 //! conditions become `EXISTS` subqueries, so a filter across a one-to-many never
 //! duplicates rows of the collection being read.
 
-use super::{col, CompileError, Compiler, Relation};
+use super::{col, AnyRelation, CompileError, Compiler, Relation};
 use crate::db::{Dialect, Sql};
 use crate::query::values::{coerce, like_literal, LIKE_ESCAPE};
 use crate::query::{split_function, Condition, Filter, Function, Op};
@@ -113,6 +113,9 @@ impl<'s> Compiler<'s> {
         depth: usize,
     ) -> Result<Sql, CompileError> {
         let d = self.dialect;
+        if let Some((field, scope)) = key.split_once(':') {
+            return self.any_condition(collection, alias, field, scope, condition, path, depth);
+        }
         if let Some((function, inner)) =
             split_function(key).map_err(|e| CompileError::Invalid(e.reason))?
         {
@@ -182,11 +185,70 @@ impl<'s> Compiler<'s> {
             (Condition::Some(_) | Condition::None(_), _) => Err(CompileError::Invalid(
                 "\"_some\" and \"_none\" can only be used with top level relational alias field".into(),
             )),
+            (Condition::Related(_), None)
+                if AnyRelation::of(self.schema, collection, key).is_some() =>
+            {
+                Err(CompileError::Invalid(format!(
+                    "You have to provide a collection scope when filtering on the many-to-any item \"{key}\" (\"{key}:<collection>\")"
+                )))
+            }
             (Condition::Related(_), None) => Err(CompileError::Invalid(format!(
                 "Field \"{key}\" in collection \"{}\" is not a relation",
                 collection.name
             ))),
         }
+    }
+
+    /// `item:headings` on a many-to-any item: `EXISTS (SELECT 1 FROM headings WHERE
+    /// parent.collection = 'headings' AND key = parent.item AND <inner>)`.
+    #[allow(clippy::too_many_arguments)]
+    fn any_condition(
+        &mut self,
+        collection: &'s Collection,
+        alias: &str,
+        field: &str,
+        scope: &str,
+        condition: &Condition,
+        path: &str,
+        depth: usize,
+    ) -> Result<Sql, CompileError> {
+        let d = self.dialect;
+        if !collection.fields.contains_key(field) {
+            return Err(CompileError::field_forbidden(field, &collection.name, path));
+        }
+        let rel = AnyRelation::of(self.schema, collection, field).ok_or_else(|| {
+            CompileError::Invalid(format!(
+                "Field \"{field}\" in collection \"{}\" is not a many-to-any item; it can't be scoped to \"{scope}\"",
+                collection.name
+            ))
+        })?;
+        let target = rel.target(self.schema, scope)?;
+        let Condition::Related(inner) = condition else {
+            return Err(CompileError::Invalid(format!(
+                "\"{field}:{scope}\" needs a filter on the fields of \"{scope}\""
+            )));
+        };
+        let child_path = if path.is_empty() {
+            format!("{field}:{scope}")
+        } else {
+            format!("{path}.{field}:{scope}")
+        };
+        let a = self.alias();
+        let mut out = Sql::new(d);
+        // A left join, as for a many-to-one (see `exists`): a row naming another
+        // collection, or a missing item, is tested as an item of NULLs.
+        out.push("EXISTS (SELECT 1 FROM (SELECT 1 AS one) ")
+            .push(&a)
+            .push("x LEFT JOIN ")
+            .ident(&target.name)
+            .push(" ")
+            .push(&a)
+            .push(" ON ")
+            .append(&rel.join(d, alias, target, &a))
+            .push(" WHERE ");
+        let p = self.filter(target, &a, inner, &child_path, depth + 1)?;
+        out.append(&p).push(")");
+        Ok(out)
     }
 
     /// `EXISTS (SELECT 1 FROM related WHERE <join> AND <inner>)`.
@@ -202,12 +264,27 @@ impl<'s> Compiler<'s> {
         let related = rel.related();
         let a = self.alias();
         let mut out = Sql::new(d);
-        out.push("EXISTS (SELECT 1 FROM ")
-            .ident(&related.name)
-            .push(" ")
-            .push(&a)
-            .push(" WHERE ");
-        out.push(&rel.join(d, alias, &a)).push(" AND ");
+        if let Relation::ToOne { .. } = rel {
+            // Directus LEFT JOINs a many-to-one: an item with no related row (a NULL or
+            // dangling key) is tested against a row of NULLs, so `{author: {name: {_null:
+            // true}}}` keeps it. One row at most, so no duplicates and no DISTINCT.
+            out.push("EXISTS (SELECT 1 FROM (SELECT 1 AS one) ")
+                .push(&a)
+                .push("x LEFT JOIN ")
+                .ident(&related.name)
+                .push(" ")
+                .push(&a)
+                .push(" ON ")
+                .push(&rel.join(d, alias, &a))
+                .push(" WHERE ");
+        } else {
+            out.push("EXISTS (SELECT 1 FROM ")
+                .ident(&related.name)
+                .push(" ")
+                .push(&a)
+                .push(" WHERE ");
+            out.push(&rel.join(d, alias, &a)).push(" AND ");
+        }
         let p = self.filter(related, &a, inner, path, depth + 1)?;
         out.append(&p).push(")");
         Ok(out)
@@ -266,12 +343,33 @@ impl<'s> Compiler<'s> {
             coerce(ty, v, op.name(), self.now).map_err(|e| CompileError::Invalid(e.reason))
         };
         let mut out = Sql::new(d);
+        // SQLite keeps date-times as text in whatever shape they were written (`…
+        // 10:00:00`, `…T10:00:00.000Z`); comparing that text with the bound `… 10:00:00.000`
+        // would put an equal instant before it. Comparisons normalise both sides (NULL
+        // tests look at the column as it is).
+        let sqlite_datetime =
+            d == Dialect::Sqlite && matches!(ty, FieldType::DateTime | FieldType::Timestamp);
+        let normalised;
+        let compared: &Sql = if sqlite_datetime {
+            let mut e = Sql::new(d);
+            e.push("strftime('%Y-%m-%d %H:%M:%f', ")
+                .append(expr)
+                .push(")");
+            normalised = e;
+            &normalised
+        } else {
+            expr
+        };
+        let bind = move |out: &mut Sql, v: crate::db::Value| {
+            if sqlite_datetime {
+                out.push("strftime('%Y-%m-%d %H:%M:%f', ").bind(v).push(")");
+            } else {
+                out.bind_cast(v, cast);
+            }
+        };
         let cmp = |out: &mut Sql, sym: &str, v| {
-            out.append(expr)
-                .push(" ")
-                .push(sym)
-                .push(" ")
-                .bind_cast(v, cast);
+            out.append(compared).push(" ").push(sym).push(" ");
+            bind(out, v);
         };
         match op {
             Op::Eq | Op::Neq if value.is_null() => {
@@ -283,7 +381,10 @@ impl<'s> Compiler<'s> {
             }
             Op::Eq => cmp(&mut out, "=", val(value)?),
             Op::Neq => {
-                // Directus's `_neq` keeps rows where the field is NULL.
+                // Deliberate difference from Directus: its `_neq` is `NOT col = ?`, which
+                // drops rows where the field is NULL; Rectus keeps them ("not x" holds for
+                // a missing value), and so do `_nin`, `_nbetween` and the negated text
+                // operators below, so that `_neq: x` and `_nin: [x]` select the same rows.
                 out.push("(");
                 cmp(&mut out, "<>", val(value)?);
                 out.push(" OR ").append(expr).push(" IS NULL)");
@@ -294,26 +395,35 @@ impl<'s> Compiler<'s> {
             Op::Gte => cmp(&mut out, ">=", val(value)?),
             Op::In | Op::Nin => {
                 let items = value.as_array().expect("parser normalises lists");
-                out.append(expr)
+                if op == Op::Nin {
+                    out.push("(").append(expr).push(" IS NULL OR ");
+                }
+                out.append(compared)
                     .push(if op == Op::In { " IN (" } else { " NOT IN (" });
                 for (i, v) in items.iter().enumerate() {
                     if i > 0 {
                         out.push(", ");
                     }
-                    out.bind_cast(val(v)?, cast);
+                    bind(&mut out, val(v)?);
                 }
-                out.push(")");
+                out.push(if op == Op::Nin { "))" } else { ")" });
             }
             Op::Between | Op::Nbetween => {
                 let items = value.as_array().expect("parser normalises pairs");
-                out.append(expr).push(if op == Op::Between {
+                if op == Op::Nbetween {
+                    out.push("(").append(expr).push(" IS NULL OR ");
+                }
+                out.append(compared).push(if op == Op::Between {
                     " BETWEEN "
                 } else {
                     " NOT BETWEEN "
                 });
-                out.bind_cast(val(&items[0])?, cast)
-                    .push(" AND ")
-                    .bind_cast(val(&items[1])?, cast);
+                bind(&mut out, val(&items[0])?);
+                out.push(" AND ");
+                bind(&mut out, val(&items[1])?);
+                if op == Op::Nbetween {
+                    out.push(")");
+                }
             }
             Op::Null | Op::Nnull => {
                 let positive = value.as_bool().unwrap_or(true) == (op == Op::Null);
@@ -506,7 +616,8 @@ fn like(
     let not = if negate { "NOT " } else { "" };
     let esc = format!(" ESCAPE '{LIKE_ESCAPE}'");
     let lowered = text.to_lowercase();
-    // A negated match keeps rows where the field is NULL, as Directus does.
+    // A negated match keeps rows where the field is NULL (unlike Directus's
+    // `NOT col LIKE ?`; see `_neq` above).
     if negate {
         out.push("(").append(expr).push(" IS NULL OR ");
     }

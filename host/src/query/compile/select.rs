@@ -3,7 +3,7 @@
 //! field of a level; `rel.*` / `rel.name` nest the related collection; `*.*` nests every
 //! relation one level down.
 
-use super::{CompileError, Relation};
+use super::{AnyRelation, CompileError, Relation};
 use crate::query::{split_function, Function, Query};
 use crate::schema::{Collection, Field, FieldType, Schema};
 use indexmap::IndexMap;
@@ -50,10 +50,17 @@ pub enum Output<'s> {
         key: String,
         relation: Relation<'s>,
     },
+    /// A many-to-any item expanded: per allowed collection the fields to output; a row
+    /// naming a collection without a branch keeps its raw key.
+    ToAny {
+        key: String,
+        relation: AnyRelation<'s>,
+        branches: Vec<(&'s Collection, Node<'s>)>,
+    },
 }
 
 /// The requested paths below one level: `name → (requested itself, children)`.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Tree {
     star: bool,
     children: IndexMap<String, Tree>,
@@ -68,6 +75,14 @@ impl Tree {
                 let child = self.children.entry(head.to_string()).or_default();
                 child.insert(rest);
             }
+        }
+    }
+
+    /// Adds `other`'s paths to these.
+    fn merge(&mut self, other: &Tree) {
+        self.star |= other.star;
+        for (k, v) in &other.children {
+            self.children.entry(k.clone()).or_default().merge(v);
         }
     }
 }
@@ -120,10 +135,24 @@ impl<'s> Resolver<'s> {
         let mut outputs: Vec<Output<'s>> = Vec::new();
         let mut seen: Vec<String> = Vec::new();
         let nested_star = tree.children.get("*");
+        // Names asked for below, `item:headings` counting as `item`.
+        let named: Vec<&str> = tree
+            .children
+            .keys()
+            .map(|k| k.split_once(':').map(|(f, _)| f).unwrap_or(k))
+            .collect();
         if tree.star || nested_star.is_some() {
             for field in collection.fields.values() {
-                if tree.children.contains_key(&field.name) {
+                if named.contains(&field.name.as_str()) {
                     continue; // expanded below
+                }
+                if let (Some(sub), Some(any)) = (
+                    nested_star,
+                    AnyRelation::of(self.schema, collection, &field.name),
+                ) {
+                    outputs.push(self.expand_any(&field.name, any, Some(sub), &[], path, depth)?);
+                    seen.push(field.name.clone());
+                    continue;
                 }
                 let relation = Relation::of(self.schema, collection, &field.name);
                 match (nested_star, relation) {
@@ -143,8 +172,42 @@ impl<'s> Resolver<'s> {
                 seen.push(field.name.clone());
             }
         }
+        // Many-to-any items: the unscoped tree and the per-collection scopes, by field.
+        type AnyTrees<'t> = (Option<&'t Tree>, Vec<(&'t str, &'t Tree)>);
+        let mut any: IndexMap<&str, AnyTrees<'_>> = IndexMap::new();
         for (name, sub) in &tree.children {
             if name == "*" || seen.contains(name) {
+                continue;
+            }
+            if let Some((field, scope)) = name.split_once(':') {
+                if !collection.fields.contains_key(field) {
+                    return Err(CompileError::field_forbidden(field, &collection.name, path));
+                }
+                if AnyRelation::of(self.schema, collection, field).is_none() {
+                    return Err(CompileError::Invalid(format!(
+                        "Field \"{field}\" in collection \"{}\" is not a many-to-any item; it can't be scoped to \"{scope}\"",
+                        collection.name
+                    )));
+                }
+                if !sub.star && sub.children.is_empty() {
+                    return Err(CompileError::Invalid(format!(
+                        "Invalid field \"{name}\": a scoped many-to-any item needs fields"
+                    )));
+                }
+                any.entry(field).or_default().1.push((scope, sub));
+                continue;
+            }
+            // `item` next to `item:headings.title`: the expanded item stands for both.
+            let scoped_too = tree
+                .children
+                .keys()
+                .any(|k| k.split_once(':').is_some_and(|(f, _)| f == name));
+            if (sub.star || !sub.children.is_empty() || scoped_too)
+                && AnyRelation::of(self.schema, collection, name).is_some()
+            {
+                if sub.star || !sub.children.is_empty() {
+                    any.entry(name.as_str()).or_default().0 = Some(sub);
+                }
                 continue;
             }
             if let Some((function, inner)) =
@@ -177,6 +240,10 @@ impl<'s> Resolver<'s> {
                     field,
                 }),
             }
+        }
+        for (field, (plain, scoped)) in any {
+            let rel = AnyRelation::of(self.schema, collection, field).expect("checked above");
+            outputs.push(self.expand_any(field, rel, plain, &scoped, path, depth)?);
         }
         // `alias[new]=field`: the same value again under another key.
         if depth == 0 {
@@ -258,6 +325,51 @@ impl<'s> Resolver<'s> {
         })
     }
 
+    /// A many-to-any item: one branch per allowed collection that the unscoped tree
+    /// (`item.*`) or a scope (`item:headings.title`) asks fields of.
+    fn expand_any(
+        &self,
+        key: &str,
+        rel: AnyRelation<'s>,
+        plain: Option<&Tree>,
+        scoped: &[(&str, &Tree)],
+        path: &str,
+        depth: usize,
+    ) -> Result<Output<'s>, CompileError> {
+        if depth + 1 > self.max_depth {
+            return Err(CompileError::Invalid(
+                "Max relational depth exceeded".into(),
+            ));
+        }
+        for (scope, _) in scoped {
+            rel.target(self.schema, scope)?;
+        }
+        let mut branches = Vec::new();
+        for target in &rel.allowed {
+            let mut merged: Option<Tree> = plain.cloned();
+            for (scope, sub) in scoped {
+                if *scope == target.name {
+                    merged.get_or_insert_with(Tree::default).merge(sub);
+                }
+            }
+            let Some(tree) = merged else {
+                continue;
+            };
+            let child_path = if path.is_empty() {
+                format!("{key}:{}", target.name)
+            } else {
+                format!("{path}.{key}:{}", target.name)
+            };
+            let node = self.node(target, &tree, &Query::default(), &child_path, depth + 1)?;
+            branches.push((*target, node));
+        }
+        Ok(Output::ToAny {
+            key: key.to_string(),
+            relation: rel,
+            branches,
+        })
+    }
+
     fn function(
         &self,
         collection: &'s Collection,
@@ -325,7 +437,8 @@ impl Output<'_> {
             | Output::Count { key, .. }
             | Output::ToOne { key, .. }
             | Output::ToMany { key, .. }
-            | Output::ToManyKeys { key, .. } => key,
+            | Output::ToManyKeys { key, .. }
+            | Output::ToAny { key, .. } => key,
         }
     }
 }

@@ -172,7 +172,7 @@ fn many_to_one_and_one_to_many_are_subqueries_of_one_statement() {
 }
 
 #[test]
-fn star_lists_o2m_keys_and_relational_filters_use_exists() {
+fn star_lists_o2m_keys_and_relational_filters_use_exists_and_left_joins() {
     let s = sql(
         Dialect::Sqlite,
         "orders",
@@ -185,7 +185,7 @@ fn star_lists_o2m_keys_and_relational_filters_use_exists() {
         s.text()
     );
     assert!(
-        s.text().contains("EXISTS (SELECT 1 FROM \"customers\" t"),
+        s.text().contains("EXISTS (SELECT 1 FROM (SELECT 1 AS one) t3x LEFT JOIN \"customers\" t3 ON t3.\"id\" = t0.\"customer\" WHERE t3.\"name\" GLOB ?)"),
         "{}",
         s.text()
     );
@@ -285,4 +285,240 @@ fn bad_queries_are_refused() {
     ));
     let deep = format!("fields={}id", "customer.".repeat(12));
     assert!(matches!(e(&deep), CompileError::Invalid(m) if m.contains("depth")));
+}
+
+/// pages.sections (m2a) → pages_sections {pages_id, item, collection} → headings | texts.
+fn m2a_schema(d: Dialect) -> Schema {
+    let table = |name: &str, cols: Vec<RawColumn>| RawTable {
+        name: name.into(),
+        columns: cols,
+        primary_key: vec!["id".into()],
+        ..Default::default()
+    };
+    let catalogue = Catalogue {
+        tables: vec![
+            table("pages", vec![column("id", "integer")]),
+            table(
+                "headings",
+                vec![column("id", "integer"), column("title", "varchar")],
+            ),
+            table(
+                "texts",
+                vec![column("id", "integer"), column("body", "text")],
+            ),
+            table("other", vec![column("id", "integer")]),
+            table(
+                "pages_sections",
+                vec![
+                    column("id", "integer"),
+                    column("pages_id", "integer"),
+                    column("item", "varchar"),
+                    column("collection", "varchar"),
+                ],
+            ),
+        ],
+        foreign_keys: vec![RawForeignKey {
+            constraint_name: "ps_pages_fk".into(),
+            table: "pages_sections".into(),
+            column: "pages_id".into(),
+            foreign_schema: None,
+            foreign_table: "pages".into(),
+            foreign_column: Some("id".into()),
+            on_update: "NO ACTION".into(),
+            on_delete: "SET NULL".into(),
+        }],
+    };
+    let mut meta = MetaRows::default();
+    let map = |v: serde_json::Value| v.as_object().unwrap().clone();
+    meta.fields.insert(
+        ("pages".into(), "sections".into()),
+        map(json!({"collection": "pages", "field": "sections", "special": ["m2a"]})),
+    );
+    meta.relations.insert(
+        ("pages_sections".into(), "pages_id".into()),
+        map(json!({"many_collection": "pages_sections", "many_field": "pages_id", "one_collection": "pages", "one_field": "sections", "junction_field": "item"})),
+    );
+    meta.relations.insert(
+        ("pages_sections".into(), "item".into()),
+        map(json!({"many_collection": "pages_sections", "many_field": "item", "one_collection": null, "one_collection_field": "collection", "one_allowed_collections": ["headings", "texts"], "junction_field": "pages_id"})),
+    );
+    build(d, catalogue, meta, &[])
+}
+
+fn m2a_sql(d: Dialect, collection: &str, qs: &str) -> Result<Sql, CompileError> {
+    compile_read(
+        &m2a_schema(d),
+        collection,
+        &parse_query_string(qs).unwrap(),
+        &opts(),
+    )
+}
+
+#[test]
+fn many_to_any_items_are_case_subqueries_with_bound_collection_names() {
+    let qs = "fields=sections.item:headings.title,sections.item:texts.body&filter[sections][item:headings][title][_eq]=x";
+    let pg = m2a_sql(Dialect::Postgres, "pages", qs).unwrap();
+    assert_eq!(pg.text(), "SELECT coalesce(json_agg(q.j ORDER BY q.n), '[]'::json)::text AS data FROM (SELECT json_build_object(CAST($1 AS text), (SELECT coalesce(json_agg(qt1.j ORDER BY qt1.n), '[]'::json) FROM (SELECT json_build_object(CAST($2 AS text), (CASE WHEN t1.\"collection\" = CAST($3 AS text) THEN (SELECT json_build_object(CAST($4 AS text), t2.\"title\") FROM \"headings\" t2 WHERE CAST(t2.\"id\" AS text) = t1.\"item\") WHEN t1.\"collection\" = CAST($5 AS text) THEN (SELECT json_build_object(CAST($6 AS text), t3.\"body\") FROM \"texts\" t3 WHERE CAST(t3.\"id\" AS text) = t1.\"item\") ELSE to_json(t1.\"item\") END)) AS j, row_number() OVER (ORDER BY t1.\"id\" ASC) AS n FROM \"pages_sections\" t1 WHERE t1.\"pages_id\" = t0.\"id\" ORDER BY t1.\"id\" ASC LIMIT $7) qt1)) AS j, row_number() OVER (ORDER BY t0.\"id\" ASC) AS n FROM \"pages\" t0 WHERE EXISTS (SELECT 1 FROM \"pages_sections\" t4 WHERE t4.\"pages_id\" = t0.\"id\" AND EXISTS (SELECT 1 FROM (SELECT 1 AS one) t5x LEFT JOIN \"headings\" t5 ON CAST(t5.\"id\" AS text) = CASE WHEN t4.\"collection\" = CAST($8 AS text) THEN t4.\"item\" END WHERE t5.\"title\" = $9)) ORDER BY t0.\"id\" ASC LIMIT $10) q");
+    assert_eq!(
+        pg.params(),
+        &[
+            crate::db::Value::from("sections"),
+            "item".into(),
+            "headings".into(),
+            "title".into(),
+            "texts".into(),
+            "body".into(),
+            100i64.into(),
+            "headings".into(),
+            "x".into(),
+            100i64.into()
+        ]
+    );
+    assert_eq!(m2a_sql(Dialect::Sqlite, "pages", qs).unwrap().text(), "SELECT coalesce(json_group_array(json(q.j) ORDER BY q.n), '[]') AS data FROM (SELECT json_object(?, json((SELECT coalesce(json_group_array(json(qt1.j) ORDER BY qt1.n), '[]') FROM (SELECT json_object(?, json(CASE WHEN t1.\"collection\" = ? THEN (SELECT json_object(?, t2.\"title\") FROM \"headings\" t2 WHERE t2.\"id\" = t1.\"item\") WHEN t1.\"collection\" = ? THEN (SELECT json_object(?, t3.\"body\") FROM \"texts\" t3 WHERE t3.\"id\" = t1.\"item\") ELSE json_quote(t1.\"item\") END)) AS j, row_number() OVER (ORDER BY t1.\"id\" ASC) AS n FROM \"pages_sections\" t1 WHERE t1.\"pages_id\" = t0.\"id\" ORDER BY t1.\"id\" ASC LIMIT ?) qt1))) AS j, row_number() OVER (ORDER BY t0.\"id\" ASC) AS n FROM \"pages\" t0 WHERE EXISTS (SELECT 1 FROM \"pages_sections\" t4 WHERE t4.\"pages_id\" = t0.\"id\" AND EXISTS (SELECT 1 FROM (SELECT 1 AS one) t5x LEFT JOIN \"headings\" t5 ON t5.\"id\" = CASE WHEN t4.\"collection\" = ? THEN t4.\"item\" END WHERE t5.\"title\" = ?)) ORDER BY t0.\"id\" ASC LIMIT ?) q");
+    assert_eq!(m2a_sql(Dialect::MySql, "pages", qs).unwrap().text(), "SELECT COALESCE(JSON_ARRAYAGG(JSON_EXTRACT(q.j, '$') ORDER BY q.n), JSON_ARRAY()) AS data FROM (SELECT JSON_OBJECT(?, JSON_EXTRACT((SELECT COALESCE(JSON_ARRAYAGG(JSON_OBJECT(?, JSON_EXTRACT(CASE WHEN t1.`collection` = ? THEN (SELECT JSON_OBJECT(?, t2.`title`) FROM `headings` t2 WHERE CONCAT(t2.`id`) = t1.`item`) WHEN t1.`collection` = ? THEN (SELECT JSON_OBJECT(?, t3.`body`) FROM `texts` t3 WHERE CONCAT(t3.`id`) = t1.`item`) ELSE JSON_EXTRACT(JSON_ARRAY(t1.`item`), '$[0]') END, '$')) ORDER BY t1.`id` ASC LIMIT ?), JSON_ARRAY()) FROM `pages_sections` t1 WHERE t1.`pages_id` = t0.`id`), '$')) AS j, ROW_NUMBER() OVER (ORDER BY t0.`id` ASC) AS n FROM `pages` t0 WHERE EXISTS (SELECT 1 FROM `pages_sections` t4 WHERE t4.`pages_id` = t0.`id` AND EXISTS (SELECT 1 FROM (SELECT 1 AS one) t5x LEFT JOIN `headings` t5 ON CONCAT(t5.`id`) = CASE WHEN t4.`collection` = ? THEN t4.`item` END WHERE t5.`title` = ?)) ORDER BY t0.`id` ASC LIMIT ?) q");
+    // No collection name ever enters the SQL text.
+    for d in [Dialect::Postgres, Dialect::Sqlite, Dialect::MySql] {
+        let s = m2a_sql(d, "pages", qs).unwrap();
+        assert!(!s.text().contains("'headings'") && !s.text().contains("'texts'"));
+    }
+}
+
+#[test]
+fn many_to_any_wildcards_sorts_and_raw_keys() {
+    // `item.*` gives every allowed collection a branch; `*` on the junction keeps keys.
+    let s = m2a_sql(Dialect::Sqlite, "pages_sections", "fields=item.*").unwrap();
+    assert!(s.text().contains("CASE WHEN t0.\"collection\" = ? THEN (SELECT json_object(?, t1.\"id\", ?, t1.\"title\") FROM \"headings\" t1 WHERE t1.\"id\" = t0.\"item\") WHEN t0.\"collection\" = ? THEN (SELECT json_object(?, t2.\"id\", ?, t2.\"body\") FROM \"texts\" t2"), "{}", s.text());
+    let s = m2a_sql(Dialect::Postgres, "pages_sections", "fields=*").unwrap();
+    assert!(!s.text().contains("CASE"), "{}", s.text());
+    // A scope for one collection: the other collection's rows keep the raw key.
+    let s = m2a_sql(Dialect::MySql, "pages_sections", "fields=item:texts.id").unwrap();
+    assert!(s.text().contains("JSON_EXTRACT(CASE WHEN t0.`collection` = ? THEN (SELECT JSON_OBJECT(?, t1.`id`) FROM `texts` t1 WHERE CONCAT(t1.`id`) = t0.`item`) ELSE JSON_EXTRACT(JSON_ARRAY(t0.`item`), '$[0]') END, '$')"), "{}", s.text());
+    let s = m2a_sql(
+        Dialect::Postgres,
+        "pages_sections",
+        "fields=id&sort=-item:headings.title",
+    )
+    .unwrap();
+    assert!(s.text().contains("ORDER BY (SELECT t1.\"title\" FROM \"headings\" t1 WHERE CAST(t1.\"id\" AS text) = CASE WHEN t0.\"collection\" = CAST($2 AS text) THEN t0.\"item\" END) DESC, t0.\"id\" ASC"), "{}", s.text());
+}
+
+#[test]
+fn many_to_any_item_asked_plain_and_scoped_is_output_once() {
+    for d in [Dialect::Postgres, Dialect::Sqlite, Dialect::MySql] {
+        let s = m2a_sql(
+            d,
+            "pages_sections",
+            "fields=item,collection,item:headings.title",
+        )
+        .unwrap();
+        let keys: Vec<_> = s
+            .params()
+            .iter()
+            .filter(|p| **p == crate::db::Value::from("item"))
+            .collect();
+        assert_eq!(keys.len(), 1, "{d:?}: {}", s.text());
+        assert!(s.text().contains("CASE WHEN"), "{}", s.text());
+    }
+}
+
+#[test]
+fn many_to_any_bad_scopes() {
+    let e = |qs: &str| m2a_sql(Dialect::Postgres, "pages", qs).unwrap_err();
+    assert!(matches!(
+        e("fields=sections.item:nope.x"),
+        CompileError::Forbidden(_)
+    ));
+    assert!(matches!(
+        e("filter[sections][item:nope][x][_eq]=1"),
+        CompileError::Forbidden(_)
+    ));
+    assert!(
+        matches!(e("fields=sections.item:other.id"), CompileError::Invalid(m) if m.contains("not one of the collections allowed"))
+    );
+    assert!(matches!(
+        e("filter[sections][item:other][id][_eq]=1"),
+        CompileError::Invalid(_)
+    ));
+    assert!(
+        matches!(e("filter[sections][item][title][_eq]=x"), CompileError::Invalid(m) if m.contains("collection scope"))
+    );
+    assert!(matches!(
+        e("fields=sections.pages_id:headings.title"),
+        CompileError::Invalid(_)
+    ));
+    assert!(matches!(
+        e("filter[sections][item:headings][_eq]=1"),
+        CompileError::Invalid(_)
+    ));
+    assert!(matches!(
+        e("fields=sections.item:headings.nope"),
+        CompileError::Forbidden(_)
+    ));
+}
+
+#[test]
+fn negated_list_operators_keep_null_rows_like_neq() {
+    let s = sql(
+        Dialect::Postgres,
+        "orders",
+        "fields=id&filter[status][_nin]=a,b&filter[amount][_nbetween]=1,2&filter[status][_neq]=c",
+    )
+    .unwrap();
+    assert!(
+        s.text().contains("WHERE (((t0.\"status\" IS NULL OR t0.\"status\" NOT IN ($2, $3)) AND (t0.\"status\" <> $4 OR t0.\"status\" IS NULL)) AND (t0.\"amount\" IS NULL OR t0.\"amount\" NOT BETWEEN $5 AND $6))"),
+        "{}",
+        s.text()
+    );
+    let s = sql(Dialect::MySql, "orders", "fields=id&filter[id][_in]=1,2").unwrap();
+    assert!(
+        s.text().contains("WHERE t0.`id` IN (?, ?) ORDER BY"),
+        "{}",
+        s.text()
+    );
+}
+
+#[test]
+fn sqlite_compares_date_times_as_normalised_instants() {
+    // Stored `2022-01-01 00:00:00` must equal a filter value `2022-01-01T00:00:00`.
+    let s = sql(
+        Dialect::Sqlite,
+        "orders",
+        "fields=id&filter[date_created][_gte]=2022-01-01T00:00:00&filter[date_created][_in]=2022-01-01,2023-01-01",
+    )
+    .unwrap();
+    assert!(
+        s.text().contains("strftime('%Y-%m-%d %H:%M:%f', t0.\"date_created\") >= strftime('%Y-%m-%d %H:%M:%f', ?)"),
+        "{}",
+        s.text()
+    );
+    assert!(
+        s.text().contains("strftime('%Y-%m-%d %H:%M:%f', t0.\"date_created\") IN (strftime('%Y-%m-%d %H:%M:%f', ?), strftime('%Y-%m-%d %H:%M:%f', ?))"),
+        "{}",
+        s.text()
+    );
+    // NULL tests look at the stored value as it is.
+    let s = sql(
+        Dialect::Sqlite,
+        "orders",
+        "fields=id&filter[date_created][_null]=true",
+    )
+    .unwrap();
+    assert!(
+        s.text().contains("WHERE t0.\"date_created\" IS NULL"),
+        "{}",
+        s.text()
+    );
+    // The other databases compare typed columns directly.
+    let s = sql(
+        Dialect::Postgres,
+        "orders",
+        "fields=id&filter[date_created][_gte]=2022-01-01T00:00:00",
+    )
+    .unwrap();
+    assert!(
+        s.text()
+            .contains("t0.\"date_created\" >= CAST($2 AS timestamptz)"),
+        "{}",
+        s.text()
+    );
 }
