@@ -7,8 +7,8 @@
 //!
 //! Where the databases themselves differ (how `LOWER` treats non-ASCII letters, whether
 //! `=` ignores case under MariaDB's default collation, where NULLs sort), the expected
-//! result follows what the database does, probed at the start; where Rectus deliberately
-//! differs from Directus (negated operators keep NULL rows) the model says so.
+//! result follows what the database does, probed at the start. Negated operators never
+//! match NULL, as Directus's `NOT col …` does.
 
 use crate::harness::{Kind, Server, TestDb};
 use crate::on_every_db;
@@ -311,10 +311,9 @@ fn text_op<'a>(get: fn(&Order) -> Option<&str>, f: impl Fn(&str) -> bool + 'a) -
     Box::new(move |o| get(o).is_some_and(&f))
 }
 
-/// Negated operators keep rows where the field is NULL (a deliberate difference from
-/// Directus, whose `NOT col LIKE ?` drops them).
+/// Negated operators never match a NULL field (Directus's `NOT col LIKE ?`).
 fn negated_text_op<'a>(get: fn(&Order) -> Option<&str>, f: impl Fn(&str) -> bool + 'a) -> Pred<'a> {
-    Box::new(move |o| get(o).is_none_or(|v| !f(v)))
+    Box::new(move |o| get(o).is_some_and(|v| !f(v)))
 }
 
 fn note(o: &Order) -> Option<&str> {
@@ -341,10 +340,10 @@ async fn filters_match_the_model(kind: Kind) {
             vec![("filter[amount][_eq]", "10")],
             Box::new(|o| o.amount == Some(10.0)),
         ),
-        // Deliberate difference from Directus: `_neq` keeps NULL rows.
+        // Like Directus, `_neq` does not match NULL.
         (
             vec![("filter[amount][_neq]", "10")],
-            Box::new(|o| o.amount != Some(10.0)),
+            Box::new(|o| o.amount.is_some_and(|a| a != 10.0)),
         ),
         (
             vec![("filter[amount][_lt]", "-5")],
@@ -372,7 +371,7 @@ async fn filters_match_the_model(kind: Kind) {
         ),
         (
             vec![("filter[amount][_nin]", "10,-5,50")],
-            Box::new(move |o| o.amount.is_none() || !amount_in(o, &[10.0, -5.0, 50.0])),
+            Box::new(move |o| o.amount.is_some() && !amount_in(o, &[10.0, -5.0, 50.0])),
         ),
         (
             vec![("filter[amount][_null]", "true")],
@@ -392,7 +391,7 @@ async fn filters_match_the_model(kind: Kind) {
         ),
         (
             vec![("filter[amount][_nbetween]", "-5,50")],
-            Box::new(|o| o.amount.is_none_or(|a| !(-5.0..=50.0).contains(&a))),
+            Box::new(|o| o.amount.is_some_and(|a| !(-5.0..=50.0).contains(&a))),
         ),
         (
             vec![("filter[id][_in]", "1,2,3,300,301")],
@@ -579,11 +578,12 @@ async fn filters_match_the_model(kind: Kind) {
                 customer(o).is_none_or(|c| c.country.as_deref().is_none_or(str::is_empty))
             }),
         ),
-        // `_neq` keeps NULLs (Rectus), so orders without a customer too.
+        // `_neq` does not match NULL, nor an order without a customer (a row of NULLs).
         (
             vec![("filter[customer][country][_neq]", "DE")],
             Box::new(move |o| {
-                customer(o).is_none_or(|c| c.country.as_deref().is_none_or(|x| !m.text_eq(x, "DE")))
+                customer(o)
+                    .is_some_and(|c| c.country.as_deref().is_some_and(|x| !m.text_eq(x, "DE")))
             }),
         ),
         (
@@ -697,7 +697,7 @@ async fn filters_match_the_model(kind: Kind) {
         ),
         (
             vec![("filter[country][_neq]", "DE")],
-            Box::new(move |c| c.country.as_deref().is_none_or(|x| !m.text_eq(x, "DE"))),
+            Box::new(move |c| c.country.as_deref().is_some_and(|x| !m.text_eq(x, "DE"))),
         ),
     ];
     for (pairs, pred) in &ccases {

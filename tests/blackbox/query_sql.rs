@@ -120,7 +120,7 @@ async fn reads_match_the_seed(kind: Kind) {
     // Filters, each compared with the seed above.
     let cases: &[(&str, Vec<i64>)] = &[
         ("filter[status][_eq]=Paid", vec![1, 3]),
-        ("filter[status][_neq]=Paid", vec![2, 4]),
+        ("filter[status][_neq]=Paid", vec![2]),
         ("filter[amount][_gt]=10&filter[amount][_lte]=42", vec![1, 4]),
         ("filter[amount][_between]=5,11", vec![1, 3]),
         ("filter[amount][_nbetween]=5,11", vec![2, 4]),
@@ -135,7 +135,7 @@ async fn reads_match_the_seed(kind: Kind) {
         ("filter[note][_contains]=has", vec![]),
         ("filter[note][_icontains]=has", vec![4]),
         ("filter[note][_starts_with]=fir", vec![1]),
-        ("filter[note][_nstarts_with]=fir", vec![2, 3, 4]),
+        ("filter[note][_nstarts_with]=fir", vec![3, 4]),
         ("filter[note][_ends_with]=off", vec![4]),
         ("filter[note][_iends_with]=OFF", vec![4]),
         ("filter[customer][name][_eq]=Ada", vec![1, 2]),

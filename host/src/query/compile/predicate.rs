@@ -380,24 +380,15 @@ impl<'s> Compiler<'s> {
                 });
             }
             Op::Eq => cmp(&mut out, "=", val(value)?),
-            Op::Neq => {
-                // Deliberate difference from Directus: its `_neq` is `NOT col = ?`, which
-                // drops rows where the field is NULL; Rectus keeps them ("not x" holds for
-                // a missing value), and so do `_nin`, `_nbetween` and the negated text
-                // operators below, so that `_neq: x` and `_nin: [x]` select the same rows.
-                out.push("(");
-                cmp(&mut out, "<>", val(value)?);
-                out.push(" OR ").append(expr).push(" IS NULL)");
-            }
+            // As in Directus (`NOT col = ?`), negated operators never match a NULL field:
+            // the same query selects the same rows on both.
+            Op::Neq => cmp(&mut out, "<>", val(value)?),
             Op::Lt => cmp(&mut out, "<", val(value)?),
             Op::Lte => cmp(&mut out, "<=", val(value)?),
             Op::Gt => cmp(&mut out, ">", val(value)?),
             Op::Gte => cmp(&mut out, ">=", val(value)?),
             Op::In | Op::Nin => {
                 let items = value.as_array().expect("parser normalises lists");
-                if op == Op::Nin {
-                    out.push("(").append(expr).push(" IS NULL OR ");
-                }
                 out.append(compared)
                     .push(if op == Op::In { " IN (" } else { " NOT IN (" });
                 for (i, v) in items.iter().enumerate() {
@@ -406,13 +397,10 @@ impl<'s> Compiler<'s> {
                     }
                     bind(&mut out, val(v)?);
                 }
-                out.push(if op == Op::Nin { "))" } else { ")" });
+                out.push(")");
             }
             Op::Between | Op::Nbetween => {
                 let items = value.as_array().expect("parser normalises pairs");
-                if op == Op::Nbetween {
-                    out.push("(").append(expr).push(" IS NULL OR ");
-                }
                 out.append(compared).push(if op == Op::Between {
                     " BETWEEN "
                 } else {
@@ -421,9 +409,6 @@ impl<'s> Compiler<'s> {
                 bind(&mut out, val(&items[0])?);
                 out.push(" AND ");
                 bind(&mut out, val(&items[1])?);
-                if op == Op::Nbetween {
-                    out.push(")");
-                }
             }
             Op::Null | Op::Nnull => {
                 let positive = value.as_bool().unwrap_or(true) == (op == Op::Null);
@@ -616,11 +601,6 @@ fn like(
     let not = if negate { "NOT " } else { "" };
     let esc = format!(" ESCAPE '{LIKE_ESCAPE}'");
     let lowered = text.to_lowercase();
-    // A negated match keeps rows where the field is NULL (unlike Directus's
-    // `NOT col LIKE ?`; see `_neq` above).
-    if negate {
-        out.push("(").append(expr).push(" IS NULL OR ");
-    }
     match (d, case_sensitive) {
         (Dialect::Sqlite, true) => {
             out.append(expr)
@@ -655,9 +635,6 @@ fn like(
                 .push("LIKE ");
             out.bind(wrap(at, &like_literal(&lowered), "%")).push(&esc);
         }
-    }
-    if negate {
-        out.push(")");
     }
 }
 
