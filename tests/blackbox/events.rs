@@ -55,6 +55,8 @@ async fn filters_and_actions_wrap_writes(kind: Kind) {
         schema: &schema,
         bus: &bus,
         user: Some("u1"),
+        ip: None,
+        user_agent: None,
     };
 
     let keys = write::create(&w, "orders", &json!([{"amount": 5}, {"amount": 7}]))

@@ -168,3 +168,107 @@ on_every_db!(
     system_collections_with_the_query_language_on_every_db,
     system_collections_with_the_query_language
 );
+
+/// Every write leaves an activity row and, for creates and updates, a revision with the
+/// item's data after the change — in the same transaction, read back through `/activity`
+/// and `/revisions`, which the API never writes.
+async fn writes_are_recorded(kind: Kind) {
+    let db = TestDb::create(kind).await;
+    db.exec("CREATE TABLE notes (id integer primary key, body varchar(50))")
+        .await;
+    let server = Server::start(&db).await;
+    server
+        .post("/items/notes", json!({"id": 1, "body": "first"}))
+        .await
+        .assert_ok();
+    server
+        .patch("/items/notes/1", json!({"body": "second"}))
+        .await
+        .assert_ok();
+    assert_eq!(server.delete("/items/notes/1").await.status, 204);
+    // A write that fails records nothing.
+    server
+        .post("/items/notes", json!({"id": "x"}))
+        .await
+        .assert_error(400, "INVALID_PAYLOAD");
+
+    let r = server
+        .get("/activity?fields=action,collection,item,user,ip&sort=id")
+        .await;
+    let admin = server.get("/users?fields=id").await.body["data"][0]["id"].clone();
+    let rows = r.assert_ok().as_array().unwrap().clone();
+    let actions: Vec<(&str, &str, &str)> = rows
+        .iter()
+        .map(|a| {
+            (
+                a["action"].as_str().unwrap(),
+                a["collection"].as_str().unwrap(),
+                a["item"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("create", "notes", "1"),
+            ("update", "notes", "1"),
+            ("delete", "notes", "1")
+        ],
+        "{kind:?}"
+    );
+    assert!(
+        rows.iter()
+            .all(|a| a["user"] == admin && a["ip"] == "127.0.0.1"),
+        "{rows:?}"
+    );
+    let r = server
+        .get("/revisions?fields=data,delta,activity.action&sort=id")
+        .await;
+    let revs = r.assert_ok().as_array().unwrap().clone();
+    assert_eq!(revs.len(), 2, "no revision for the delete");
+    assert_eq!(revs[1]["data"]["body"], "second");
+    assert_eq!(revs[1]["delta"], json!({"body": "second"}));
+    assert_eq!(revs[1]["activity"]["action"], "update");
+    // System collections are logged under their Directus names; secrets never appear.
+    server
+        .post(
+            "/users",
+            json!({"email": "ed@example.com", "password": "pw"}),
+        )
+        .await
+        .assert_ok();
+    let r = server
+        .get("/revisions?fields=data&filter[collection][_eq]=directus_users")
+        .await;
+    assert_eq!(r.body["data"][0]["data"]["password"], "**********");
+    // Read-only through the API.
+    server
+        .post(
+            "/activity",
+            json!({"action": "create", "collection": "x", "item": "1"}),
+        )
+        .await
+        .assert_error(403, "FORBIDDEN");
+    server
+        .admin()
+        .send_raw("DELETE", "/revisions", "application/json", "[1]")
+        .await
+        .assert_error(403, "FORBIDDEN");
+    // A collection with `accountability: null` is not recorded.
+    server
+        .patch(
+            "/collections/notes",
+            json!({"meta": {"accountability": null}}),
+        )
+        .await
+        .assert_ok();
+    server
+        .post("/items/notes", json!({"id": 2, "body": "quiet"}))
+        .await
+        .assert_ok();
+    let r = server
+        .get("/activity?filter[item][_eq]=2&filter[collection][_eq]=notes")
+        .await;
+    assert_eq!(r.body, json!({"data": []}), "{kind:?}");
+}
+on_every_db!(writes_are_recorded_on_every_db, writes_are_recorded);

@@ -22,6 +22,8 @@ const SYSTEM: &[(&str, &str)] = &[
     ("policies", "directus_policies"),
     ("permissions", "directus_permissions"),
     ("access", "directus_access"),
+    ("activity", "directus_activity"),
+    ("revisions", "directus_revisions"),
 ];
 
 impl Endpoint for Rest {
@@ -33,6 +35,8 @@ impl Endpoint for Rest {
             "policies",
             "permissions",
             "access",
+            "activity",
+            "revisions",
         ]
     }
 

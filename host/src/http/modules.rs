@@ -26,6 +26,8 @@ async fn dispatch(
     method: Method,
     OriginalUri(uri): OriginalUri,
     caller: Result<Caller, ApiError>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Response {
     let path = uri.path();
@@ -46,6 +48,11 @@ async fn dispatch(
         user: acc.user,
         role: acc.role,
         admin: acc.admin,
+        ip: Some(peer.ip().to_string()),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(512).collect()),
     };
     let req = rectus_sdk::Request {
         mount: mount.clone(),

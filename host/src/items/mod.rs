@@ -6,6 +6,7 @@
 //! Owns: running item queries. Must not touch: HTTP (modules do), SQL text (the query
 //! compiler builds it).
 
+pub mod activity;
 pub mod payload;
 pub mod write;
 

@@ -28,6 +28,9 @@ pub struct WriteContext<'a> {
     pub schema: &'a Schema,
     pub bus: &'a Bus,
     pub user: Option<&'a str>,
+    /// Where the request came from, for the activity log.
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
 }
 
 /// How deep nested payloads may go (`MAX_RELATIONAL_DEPTH`'s default).
@@ -164,7 +167,13 @@ impl<'w> Session<'w> {
         })
     }
 
-    async fn commit(self) -> Result<(), ItemsError> {
+    async fn commit(mut self) -> Result<(), ItemsError> {
+        // The record of the change commits with the change, or not at all.
+        let actions = std::mem::take(&mut self.actions);
+        for (op, collection, payload, keys) in &actions {
+            super::activity::record(&mut self.tx, self.w, op, collection, payload, keys).await?;
+        }
+        self.actions = actions;
         self.tx.commit().await?;
         for (op, collection, payload, keys) in self.actions {
             self.w

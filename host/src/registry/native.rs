@@ -57,6 +57,14 @@ fn parse(input: &QueryInput) -> Result<Query, HostError> {
     .map_err(|e| HostError::from(ApiError::from(e)))
 }
 
+/// The activity log and revisions are written by Rectus, never through the API.
+fn refuse_read_only(collection: &str) -> Result<(), HostError> {
+    if system::READ_ONLY.contains(&collection) {
+        return Err(HostError::forbidden());
+    }
+    Ok(())
+}
+
 fn require_admin(ctx: &Context) -> Result<(), HostError> {
     if ctx.admin {
         Ok(())
@@ -111,6 +119,8 @@ impl NativeHost {
             schema,
             bus: &self.state.events,
             user: ctx.user.as_deref(),
+            ip: ctx.ip.as_deref(),
+            user_agent: ctx.user_agent.as_deref(),
         }
     }
 
@@ -176,6 +186,7 @@ impl Host for NativeHost {
         collection: &str,
         payload: Json,
     ) -> Result<Vec<Json>, HostError> {
+        refuse_read_only(collection)?;
         require_admin(ctx)?;
         let (schema, name) = self.resolve(collection);
         items::write::create(&self.writer(&schema, ctx), &name, &payload)
@@ -190,6 +201,7 @@ impl Host for NativeHost {
         target: Target,
         data: Json,
     ) -> Result<Vec<Json>, HostError> {
+        refuse_read_only(collection)?;
         let own_profile = matches!(&target, Target::Keys(keys) if keys.len() == 1 && is_self(ctx, collection, &keys[0]));
         if own_profile && !ctx.admin {
             if let Some(field) = data
@@ -217,6 +229,7 @@ impl Host for NativeHost {
         collection: &str,
         batch: Vec<Json>,
     ) -> Result<Vec<Json>, HostError> {
+        refuse_read_only(collection)?;
         require_admin(ctx)?;
         let (schema, name) = self.resolve(collection);
         items::write::update_batch(&self.writer(&schema, ctx), &name, &batch)
@@ -230,6 +243,7 @@ impl Host for NativeHost {
         collection: &str,
         target: Target,
     ) -> Result<(), HostError> {
+        refuse_read_only(collection)?;
         require_admin(ctx)?;
         let (schema, name) = self.resolve(collection);
         let keys = self.keys(&schema, &name, target).await?;

@@ -17,7 +17,12 @@ pub const SERVED: &[(&str, &str)] = &[
     ("directus_policies", "rectus_policies"),
     ("directus_permissions", "rectus_permissions"),
     ("directus_access", "rectus_access"),
+    ("directus_activity", "rectus_activity"),
+    ("directus_revisions", "rectus_revisions"),
 ];
+
+/// System collections that only Rectus writes (the API reads them).
+pub const READ_ONLY: &[&str] = &["directus_activity", "directus_revisions"];
 
 /// The table behind a Directus system collection name.
 pub fn table_of(collection: &str) -> Option<&'static str> {
@@ -58,6 +63,7 @@ fn builtin_meta() -> MetaRows {
         special("rectus_policies", "permissions", &["o2m"]),
         special("rectus_policies", "ip_access", &["cast-csv"]),
         special("rectus_permissions", "fields", &["cast-csv"]),
+        special("rectus_activity", "revisions", &["o2m"]),
     ] {
         m.fields.insert(key, value);
     }

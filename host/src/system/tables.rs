@@ -312,6 +312,51 @@ pub const SESSIONS: SystemTable = SystemTable {
     foreign_keys: || vec![fk("rectus_sessions", "user", "rectus_users", "CASCADE")],
 };
 
+/// Who did what to which item, when (migration 4).
+pub const ACTIVITY: SystemTable = SystemTable {
+    name: "rectus_activity",
+    columns: || {
+        vec![
+            col("id", T::Integer).auto_increment(),
+            s("action", 45).not_null(),
+            col("user", T::Uuid),
+            col("timestamp", T::Timestamp)
+                .not_null()
+                .default(json!("CURRENT_TIMESTAMP")),
+            s("ip", 50),
+            col("user_agent", T::Text),
+            s("collection", 64).not_null(),
+            s("item", 255).not_null(),
+            s("origin", 255),
+        ]
+    },
+    foreign_keys: none,
+};
+
+/// The item's data after each change, and what changed (migration 4).
+pub const REVISIONS: SystemTable = SystemTable {
+    name: "rectus_revisions",
+    columns: || {
+        vec![
+            col("id", T::Integer).auto_increment(),
+            col("activity", T::Integer).not_null(),
+            s("collection", 64).not_null(),
+            s("item", 255).not_null(),
+            col("data", T::Json),
+            col("delta", T::Json),
+            col("parent", T::Integer),
+        ]
+    },
+    foreign_keys: || {
+        vec![fk(
+            "rectus_revisions",
+            "activity",
+            "rectus_activity",
+            "CASCADE",
+        )]
+    },
+};
+
 /// Every system table, in creation order (referenced tables first).
 pub const ALL: &[SystemTable] = &[
     MIGRATIONS,
@@ -326,6 +371,8 @@ pub const ALL: &[SystemTable] = &[
     SETTINGS,
     EXTENSIONS,
     SESSIONS,
+    ACTIVITY,
+    REVISIONS,
 ];
 
 pub fn by_name(name: &str) -> Option<&'static SystemTable> {

@@ -21,6 +21,9 @@ pub struct Context {
     pub user: Option<String>,
     pub role: Option<String>,
     pub admin: bool,
+    /// Where the request came from, for the activity log.
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
 }
 
 /// An HTTP request routed to a module, with the path below the module's mount point.
