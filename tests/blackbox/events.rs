@@ -54,7 +54,7 @@ async fn filters_and_actions_wrap_writes(kind: Kind) {
         db: &pool,
         schema: &schema,
         bus: &bus,
-        user: Some("u1"),
+        user: Some("0b7d3c1e-5f4a-4e2b-9c8d-7a6b5c4d3e2f"),
         ip: None,
         user_agent: None,
     };
@@ -75,7 +75,11 @@ async fn filters_and_actions_wrap_writes(kind: Kind) {
             first.payload["note"].clone(),
             first.user.as_deref()
         ),
-        ("items.create", json!("checked"), Some("u1"))
+        (
+            "items.create",
+            json!("checked"),
+            Some("0b7d3c1e-5f4a-4e2b-9c8d-7a6b5c4d3e2f")
+        )
     );
     assert_eq!(actions.recv().await.unwrap().name, "orders.items.create");
 

@@ -106,9 +106,15 @@ pub(super) fn mysql_rows(rows: Vec<sqlx::mysql::MySqlRow>) -> Result<Vec<Row>, D
                     "FLOAT" => float(row.try_get::<f32, _>(i)? as f64),
                     "DOUBLE" => float(row.try_get::<f64, _>(i)?),
                     "JSON" => row.try_get::<Json, _>(i)?,
-                    "DATETIME" | "TIMESTAMP" => Json::String(
+                    "DATETIME" => Json::String(
                         row.try_get::<NaiveDateTime, _>(i)?
                             .format("%Y-%m-%dT%H:%M:%S")
+                            .to_string(),
+                    ),
+                    // The connection's time zone is UTC; sqlx reads TIMESTAMP as an instant.
+                    "TIMESTAMP" => Json::String(
+                        row.try_get::<chrono::DateTime<chrono::Utc>, _>(i)?
+                            .format("%Y-%m-%dT%H:%M:%S%.3fZ")
                             .to_string(),
                     ),
                     "DATE" => Json::String(row.try_get::<NaiveDate, _>(i)?.to_string()),
