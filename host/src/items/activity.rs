@@ -6,7 +6,7 @@
 
 use super::write::WriteContext;
 use super::ItemsError;
-use crate::db::{Dialect, Sql, Tx};
+use crate::db::{Sql, Tx};
 use crate::schema::types::pg_cast;
 use crate::schema::FieldType;
 use serde_json::Value as Json;
@@ -78,7 +78,10 @@ pub(super) async fn record(
             .push(", ")
             .bind(key_text(key))
             .push(")");
-        let id = insert_returning_id(tx, sql).await?;
+        let id = super::write::insert_returning(tx, sql, "id", None)
+            .await?
+            .as_i64()
+            .unwrap_or_default();
         if !revisions || op == "delete" {
             continue;
         }
@@ -102,19 +105,6 @@ pub(super) async fn record(
         tx.execute(&rev).await?;
     }
     Ok(())
-}
-
-async fn insert_returning_id(tx: &mut Tx, mut sql: Sql) -> Result<i64, ItemsError> {
-    if tx.dialect() == Dialect::MySql {
-        tx.execute(&sql).await?;
-        let mut last = Sql::new(Dialect::MySql);
-        last.push("SELECT LAST_INSERT_ID() AS id");
-        let row = tx.fetch_optional(&last).await?.unwrap_or_default();
-        return Ok(row.get("id").and_then(Json::as_i64).unwrap_or_default());
-    }
-    sql.push(" RETURNING ").ident("id");
-    let row = tx.fetch_optional(&sql).await?.unwrap_or_default();
-    Ok(row.get("id").and_then(Json::as_i64).unwrap_or_default())
 }
 
 /// The item as it stands inside the transaction, as JSON.

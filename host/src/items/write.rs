@@ -338,6 +338,39 @@ impl<'w> Session<'w> {
         Ok(())
     }
 
+    /// The first steps of writing one item, the same for a create and an update: the
+    /// nesting limit, the collection, the filter handlers, the payload split, and the
+    /// many-to-one and many-to-any objects written first (their keys go in the row).
+    async fn prepare(
+        &mut self,
+        op: &'static str,
+        collection: &str,
+        payload: Json,
+        keys: &[Json],
+        depth: usize,
+    ) -> Result<(&'w Collection, &'w str, Json, Parts<'w>), ItemsError> {
+        if depth > MAX_NESTING {
+            return Err(PayloadError::Invalid {
+                field: collection.to_string(),
+                reason: "nested too deeply".into(),
+            }
+            .into());
+        }
+        let (c, pk) = target(self.w.schema, collection)?;
+        if !payload.is_object() {
+            return Err(PayloadError::NotAnObject.into());
+        }
+        let payload = self
+            .w
+            .bus
+            .filter(op, collection, payload, keys, self.w.user)
+            .await?;
+        let mut parts = self.split(c, payload.clone())?;
+        self.stored_collections(c, keys, &mut parts).await?;
+        self.resolve_to_one(&mut parts, depth).await?;
+        Ok((c, pk, payload, parts))
+    }
+
     fn create<'a>(
         &'a mut self,
         collection: &'a str,
@@ -345,25 +378,9 @@ impl<'w> Session<'w> {
         depth: usize,
     ) -> Step<'a, Json> {
         Box::pin(async move {
-            if depth > MAX_NESTING {
-                return Err(PayloadError::Invalid {
-                    field: collection.to_string(),
-                    reason: "nested too deeply".into(),
-                }
-                .into());
-            }
-            let (c, pk) = target(self.w.schema, collection)?;
-            if !payload.is_object() {
-                return Err(PayloadError::NotAnObject.into());
-            }
-            let payload = self
-                .w
-                .bus
-                .filter("create", collection, payload, &[], self.w.user)
+            let (c, pk, payload, parts) = self
+                .prepare("create", collection, payload, &[], depth)
                 .await?;
-            let mut parts = self.split(c, payload.clone())?;
-            self.stored_collections(c, &[], &mut parts).await?;
-            self.resolve_to_one(&mut parts, depth).await?;
             let writer = Writer {
                 collection: c,
                 user: self.w.user,
@@ -399,25 +416,9 @@ impl<'w> Session<'w> {
         depth: usize,
     ) -> Step<'a, ()> {
         Box::pin(async move {
-            if depth > MAX_NESTING {
-                return Err(PayloadError::Invalid {
-                    field: collection.to_string(),
-                    reason: "nested too deeply".into(),
-                }
-                .into());
-            }
-            let (c, pk) = target(self.w.schema, collection)?;
-            if !data.is_object() {
-                return Err(PayloadError::NotAnObject.into());
-            }
-            let data = self
-                .w
-                .bus
-                .filter("update", collection, data, keys, self.w.user)
+            let (c, pk, data, parts) = self
+                .prepare("update", collection, data, keys, depth)
                 .await?;
-            let mut parts = self.split(c, data.clone())?;
-            self.stored_collections(c, keys, &mut parts).await?;
-            self.resolve_to_one(&mut parts, depth).await?;
             let writer = Writer {
                 collection: c,
                 user: self.w.user,
@@ -685,20 +686,34 @@ async fn insert(tx: &mut Tx, c: &Collection, pk: &str, row: &Row) -> Result<Json
         }
         sql.push(")");
     }
-    if d == Dialect::MySql {
-        // MySQL has no RETURNING: the key is the one given, or the connection's last id.
+    let given = row
+        .iter()
+        .find(|(k, _, _)| k == pk)
+        .map(|(_, v, _)| value_json(v));
+    insert_returning(tx, sql, pk, given).await
+}
+
+/// Runs an INSERT and answers the new row's key: `RETURNING` where the database has it;
+/// on MySQL the key the row was given, or the connection's `LAST_INSERT_ID()`.
+pub(super) async fn insert_returning(
+    tx: &mut Tx,
+    mut sql: Sql,
+    key: &str,
+    given: Option<Json>,
+) -> Result<Json, ItemsError> {
+    if tx.dialect() == Dialect::MySql {
         tx.execute(&sql).await?;
-        if let Some((_, v, _)) = row.iter().find(|(k, _, _)| k == pk) {
-            return Ok(value_json(v));
+        if let Some(k) = given {
+            return Ok(k);
         }
-        let mut last = Sql::new(d);
+        let mut last = Sql::new(Dialect::MySql);
         last.push("SELECT LAST_INSERT_ID() AS k");
         let r = tx.fetch_optional(&last).await?.unwrap_or_default();
         return Ok(r.get("k").cloned().unwrap_or(Json::Null));
     }
-    sql.push(" RETURNING ").ident(pk);
+    sql.push(" RETURNING ").ident(key);
     let r = tx.fetch_optional(&sql).await?.unwrap_or_default();
-    Ok(r.get(pk).cloned().unwrap_or(Json::Null))
+    Ok(r.get(key).cloned().unwrap_or(Json::Null))
 }
 
 /// After rows were inserted with explicit keys, the next generated key must not collide.
