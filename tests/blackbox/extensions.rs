@@ -398,3 +398,20 @@ async fn an_action_hook_error_does_not_reach_the_client() {
     assert_eq!(orders(&db).await, 2);
     server.anonymous().get("/server/ping").await.assert_ok();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_auto_reload_the_folder_is_read_once() {
+    let db = TestDb::create(Kind::Sqlite).await;
+    let ext = ExtDir::new(&db);
+    let server = Server::start_with(
+        &db,
+        &[
+            ("EXTENSIONS_PATH", ext.path()),
+            ("EXTENSIONS_AUTO_RELOAD", "false"),
+        ],
+    )
+    .await;
+    ext.add_example(EXAMPLE);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert!(listed(&server, EXAMPLE).await.is_none());
+}

@@ -440,6 +440,28 @@ mod tests {
     }
 
     #[test]
+    fn extension_settings() {
+        let c = Config::from_vars(&Vars::from_pairs([])).unwrap();
+        assert!(c.extensions_auto_reload);
+        assert_eq!(c.rhai_timeout, Duration::from_millis(1000));
+        let c = Config::from_vars(&Vars::from_pairs([
+            ("EXTENSIONS_AUTO_RELOAD", "false"),
+            ("EXTENSIONS_RHAI_TIMEOUT_MS", "250"),
+        ]))
+        .unwrap();
+        assert!(!c.extensions_auto_reload);
+        assert_eq!(c.rhai_timeout, Duration::from_millis(250));
+        for (name, value) in [
+            ("EXTENSIONS_AUTO_RELOAD", "maybe"),
+            ("EXTENSIONS_RHAI_TIMEOUT_MS", "0"),
+            ("EXTENSIONS_RHAI_TIMEOUT_MS", "soon"),
+        ] {
+            let err = Config::from_vars(&Vars::from_pairs([(name, value)])).unwrap_err();
+            assert!(err.to_string().starts_with(name), "{err}");
+        }
+    }
+
+    #[test]
     fn builds_a_postgres_url_with_encoded_password() {
         let c = Config::from_vars(&Vars::from_pairs([
             ("DB_CLIENT", "pg"),

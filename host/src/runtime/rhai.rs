@@ -91,11 +91,34 @@ fn describe(id: &str, limits: Limits, err: &EvalAltResult) -> String {
     }
 }
 
-/// Handlers a script registered while its top level ran.
+/// Handlers a script registered while its top level ran. Sealed once loading is done:
+/// registering from inside a handler is an error, not a list that grows per event.
 #[derive(Default)]
 struct Registered {
     filters: Vec<(String, FnPtr)>,
     actions: Vec<(String, FnPtr)>,
+    sealed: bool,
+}
+
+type Registration = Result<(), Box<EvalAltResult>>;
+
+fn register(
+    registered: &Mutex<Registered>,
+    event: &str,
+    handler: FnPtr,
+    action: bool,
+) -> Registration {
+    let mut r = registered.lock().expect("registrations");
+    if r.sealed {
+        return Err("filter() and action() can only be called from the script's top level".into());
+    }
+    let list = if action {
+        &mut r.actions
+    } else {
+        &mut r.filters
+    };
+    list.push((event.to_string(), handler));
+    Ok(())
 }
 
 fn engine(id: &str, capabilities: &[String], registered: Arc<Mutex<Registered>>) -> Engine {
@@ -128,19 +151,15 @@ fn engine(id: &str, capabilities: &[String], registered: Arc<Mutex<Registered>>)
         );
     }
     let r = registered.clone();
-    engine.register_fn("filter", move |event: &str, handler: FnPtr| {
-        r.lock()
-            .expect("registrations")
-            .filters
-            .push((event.to_string(), handler));
-    });
+    engine.register_fn(
+        "filter",
+        move |event: &str, handler: FnPtr| -> Registration { register(&r, event, handler, false) },
+    );
     let r = registered;
-    engine.register_fn("action", move |event: &str, handler: FnPtr| {
-        r.lock()
-            .expect("registrations")
-            .actions
-            .push((event.to_string(), handler));
-    });
+    engine.register_fn(
+        "action",
+        move |event: &str, handler: FnPtr| -> Registration { register(&r, event, handler, true) },
+    );
     engine
 }
 
@@ -180,7 +199,15 @@ pub fn load(
             describe(id, limits, &e)
         )
     })?;
-    let registered = std::mem::take(&mut *registered.lock().expect("registrations"));
+    let registered = {
+        let mut r = registered.lock().expect("registrations");
+        r.sealed = true;
+        Registered {
+            filters: std::mem::take(&mut r.filters),
+            actions: std::mem::take(&mut r.actions),
+            sealed: true,
+        }
+    };
     for (event, _) in registered.filters.iter().chain(&registered.actions) {
         if !valid_event(event) {
             return Err(format!(
@@ -341,6 +368,19 @@ mod tests {
         )
         .unwrap();
         assert!(hooks.actions[0].1(e).is_ok());
+    }
+
+    #[test]
+    fn handlers_register_only_while_loading() {
+        let hooks = load(
+            "t",
+            r#"filter("items.create", |p, m| { filter("items.create", |p, m| p); p });"#,
+            &[],
+            LIMITS,
+        )
+        .unwrap();
+        let err = hooks.filters[0].1(event(json!({}))).unwrap_err();
+        assert!(err.message.contains("top level"), "{}", err.message);
     }
 
     #[test]
