@@ -387,6 +387,11 @@ impl Extensions {
     /// Watches the folder; every burst of changes ends in one scan.
     fn spawn_watcher(self: Arc<Self>) {
         use notify::{EventKind, RecursiveMode, Watcher};
+        if !self.path.is_dir() {
+            // No folder is a normal set-up (no guests); say so once, quietly.
+            tracing::info!(path = %self.path.display(), "no extensions folder; not watching");
+            return;
+        }
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
         let watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
             // Reading files (our own scans included) is no change.
