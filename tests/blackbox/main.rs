@@ -7,6 +7,7 @@ mod harness;
 mod auth;
 mod collections;
 mod events;
+mod extensions;
 mod fields;
 mod introspection;
 mod items_read;

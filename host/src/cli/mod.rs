@@ -169,6 +169,9 @@ pub async fn start(config: Config) -> Result<(), CliError> {
         modules,
         service_id: uuid::Uuid::new_v4().to_string(),
     });
+    // Guest extensions from EXTENSIONS_PATH: loaded before the server answers, then
+    // watched (the watcher and hook tasks live as long as the runtime).
+    let _extensions = crate::extensions::Extensions::start(state.clone()).await;
     tracing::info!(
         collections,
         startup_ms = started.elapsed().as_millis() as u64,

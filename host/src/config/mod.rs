@@ -40,6 +40,11 @@ pub struct Config {
     pub admin_password: Option<String>,
     pub admin_token: Option<String>,
     pub extensions_path: PathBuf,
+    /// `EXTENSIONS_AUTO_RELOAD` (true): watch `EXTENSIONS_PATH` and apply added, changed or
+    /// removed extension folders without a restart.
+    pub extensions_auto_reload: bool,
+    /// `EXTENSIONS_RHAI_TIMEOUT_MS` (1000): wall-clock limit of one Rhai hook call.
+    pub rhai_timeout: Duration,
     pub access_token_ttl: Duration,
     /// `REFRESH_TOKEN_TTL` (7d): refresh tokens and their cookie.
     pub refresh_token_ttl: Duration,
@@ -284,6 +289,25 @@ impl Config {
                 "must be at least 2",
             ));
         }
+        let extensions_auto_reload = match vars.get("EXTENSIONS_AUTO_RELOAD") {
+            None | Some("true") => true,
+            Some("false") => false,
+            Some(v) => {
+                return Err(invalid(
+                    "EXTENSIONS_AUTO_RELOAD",
+                    v,
+                    "must be true or false",
+                ))
+            }
+        };
+        let rhai_timeout_ms = parse_num(vars, "EXTENSIONS_RHAI_TIMEOUT_MS", 1000u64)?;
+        if rhai_timeout_ms == 0 {
+            return Err(invalid(
+                "EXTENSIONS_RHAI_TIMEOUT_MS",
+                "0",
+                "must be at least 1",
+            ));
+        }
         let secret = vars.get("SECRET").map(str::to_string);
         Ok(Config {
             db,
@@ -297,6 +321,8 @@ impl Config {
             admin_password: vars.get("ADMIN_PASSWORD").map(str::to_string),
             admin_token: vars.get("ADMIN_TOKEN").map(str::to_string),
             extensions_path: PathBuf::from(vars.get("EXTENSIONS_PATH").unwrap_or("./extensions")),
+            extensions_auto_reload,
+            rhai_timeout: Duration::from_millis(rhai_timeout_ms),
             access_token_ttl,
             refresh_token_ttl,
             session_cookie_ttl,
@@ -422,6 +448,28 @@ mod tests {
         );
         assert_eq!(c.port, 8055);
         assert_eq!(c.access_token_ttl, Duration::from_secs(900));
+    }
+
+    #[test]
+    fn extension_settings() {
+        let c = Config::from_vars(&Vars::from_pairs([])).unwrap();
+        assert!(c.extensions_auto_reload);
+        assert_eq!(c.rhai_timeout, Duration::from_millis(1000));
+        let c = Config::from_vars(&Vars::from_pairs([
+            ("EXTENSIONS_AUTO_RELOAD", "false"),
+            ("EXTENSIONS_RHAI_TIMEOUT_MS", "250"),
+        ]))
+        .unwrap();
+        assert!(!c.extensions_auto_reload);
+        assert_eq!(c.rhai_timeout, Duration::from_millis(250));
+        for (name, value) in [
+            ("EXTENSIONS_AUTO_RELOAD", "maybe"),
+            ("EXTENSIONS_RHAI_TIMEOUT_MS", "0"),
+            ("EXTENSIONS_RHAI_TIMEOUT_MS", "soon"),
+        ] {
+            let err = Config::from_vars(&Vars::from_pairs([(name, value)])).unwrap_err();
+            assert!(err.to_string().starts_with(name), "{err}");
+        }
     }
 
     #[test]

@@ -9,6 +9,9 @@
 //!   broadcast channel, so it never delays the request (a subscriber that falls behind
 //!   misses events and is told how many).
 //!
+//! Filter handlers may carry an **owner** (a guest extension's folder): removing an
+//! extension removes every handler it registered in one call ([`Bus::remove_owner`]).
+//!
 //! Owns: registration and delivery. Must not touch: what handlers do.
 
 use serde_json::Value as Json;
@@ -54,8 +57,12 @@ pub type FilterHandler = Arc<dyn Fn(FilterEvent) -> FilterFuture + Send + Sync>;
 /// Action events buffered per subscriber before the slowest one starts missing events.
 const ACTION_BUFFER: usize = 4096;
 
+/// One registered filter handler: its owner (empty for the host's own), event name and
+/// the handler.
+type Registered = (String, String, FilterHandler);
+
 pub struct Bus {
-    filters: RwLock<Vec<(String, FilterHandler)>>,
+    filters: RwLock<Vec<Registered>>,
     actions: broadcast::Sender<ActionEvent>,
 }
 
@@ -71,10 +78,26 @@ impl Default for Bus {
 impl Bus {
     /// Registers a filter handler for an event name (`items.create`, `orders.items.create`).
     pub fn on_filter(&self, event: &str, handler: FilterHandler) {
-        self.filters
-            .write()
-            .expect("filter list lock")
-            .push((event.to_string(), handler));
+        self.on_filter_owned("", event, handler);
+    }
+
+    /// Registers a filter handler on behalf of `owner`, so [`Bus::remove_owner`] can take
+    /// it away again (an extension unloaded or reloaded).
+    pub fn on_filter_owned(&self, owner: &str, event: &str, handler: FilterHandler) {
+        self.filters.write().expect("filter list lock").push((
+            owner.to_string(),
+            event.to_string(),
+            handler,
+        ));
+    }
+
+    /// Removes every filter handler `owner` registered; returns how many. Writes already
+    /// running keep the handlers they started with; the next write no longer sees them.
+    pub fn remove_owner(&self, owner: &str) -> usize {
+        let mut filters = self.filters.write().expect("filter list lock");
+        let before = filters.len();
+        filters.retain(|(o, _, _)| o != owner);
+        before - filters.len()
     }
 
     /// Receives every action event from now on.
@@ -103,8 +126,8 @@ impl Bus {
                 .flat_map(|n| {
                     filters
                         .iter()
-                        .filter(move |(e, _)| e == n)
-                        .map(|(e, h)| (e.clone(), h.clone()))
+                        .filter(move |(_, e, _)| e == n)
+                        .map(|(_, e, h)| (e.clone(), h.clone()))
                 })
                 .collect()
         };
@@ -215,6 +238,52 @@ mod tests {
                 .await
                 .is_ok(),
             "only create handlers ran"
+        );
+    }
+
+    #[tokio::test]
+    async fn handlers_are_removed_by_owner() {
+        let bus = Bus::default();
+        let reject = || {
+            handler(|_| {
+                Err(Rejection {
+                    message: "no".into(),
+                })
+            })
+        };
+        bus.on_filter_owned("ext:a", "items.create", reject());
+        bus.on_filter_owned("ext:a", "orders.items.update", reject());
+        bus.on_filter_owned("ext:b", "items.delete", reject());
+        bus.on_filter(
+            "items.create",
+            handler(|e| {
+                let mut p = e.payload;
+                p["host"] = json!(true);
+                Ok(p)
+            }),
+        );
+        assert!(bus
+            .filter("create", "orders", json!({}), &[], None)
+            .await
+            .is_err());
+        assert_eq!(bus.remove_owner("ext:a"), 2);
+        assert_eq!(bus.remove_owner("ext:a"), 0, "nothing left to remove");
+        assert_eq!(
+            bus.filter("create", "orders", json!({}), &[], None)
+                .await
+                .unwrap(),
+            json!({"host": true}),
+            "the host's own handler stays"
+        );
+        assert!(bus
+            .filter("update", "orders", json!({}), &[], None)
+            .await
+            .is_ok());
+        assert!(
+            bus.filter("delete", "orders", json!([1]), &[], None)
+                .await
+                .is_err(),
+            "another owner's handler stays"
         );
     }
 

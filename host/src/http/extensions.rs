@@ -1,6 +1,7 @@
 //! `GET /extensions` and `PATCH /extensions/:id` (`{"meta": {"enabled": false}}`, as
 //! Directus): list the modules and switch them at runtime. A disabled module's routes
-//! answer 404 at once; the state is kept in `rectus_extensions`.
+//! answer 404 at once, a disabled guest's hooks stop at the next event; the state is kept
+//! in `rectus_extensions`. Guests that failed to load are listed with their `error`.
 
 use super::error::ApiError;
 use super::extract::{Admin, JsonBody};
@@ -18,8 +19,7 @@ pub fn routes() -> Router<Arc<AppState>> {
 }
 
 async fn list(State(state): State<Arc<AppState>>, _: Admin) -> Json<Value> {
-    let data: Vec<Value> = state.modules.modules().iter().map(|m| m.to_api()).collect();
-    Json(json!({ "data": data }))
+    Json(json!({ "data": state.modules.to_api() }))
 }
 
 async fn update(
@@ -39,6 +39,6 @@ async fn update(
         .set_enabled(&state.db, &id, enabled)
         .await?
         .ok_or_else(ApiError::forbidden)?;
-    tracing::info!(module = module.id, enabled, "module switched");
-    Ok(Json(json!({ "data": module.to_api() })))
+    tracing::info!(module = %id, enabled, "module switched");
+    Ok(Json(json!({ "data": module })))
 }

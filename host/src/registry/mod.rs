@@ -1,14 +1,17 @@
 //! The module registry: every module the host runs, with its id, kind, source and enabled
 //! state. A disabled module's routes answer `404 ROUTE_NOT_FOUND` at once, without a
-//! restart. Built-in modules (REST now) are linked natively and registered here like any
-//! other; the extension issue adds guests and persists the state in `rectus_extensions`.
+//! restart. Built-in modules (REST now) are linked natively and registered here; guests
+//! (extensions loaded from `EXTENSIONS_PATH`, `guest.rs`) come and go at runtime beside
+//! them. The enabled state of both is kept in `rectus_extensions` (`state.rs`).
 //!
 //! Owns: which module serves which mount point, and the native [`rectus_sdk::Host`]
 //! implementation handed to linked modules. Must not touch: what modules do with requests.
 
+mod guest;
 mod native;
 mod state;
 
+pub use guest::Guest;
 pub use native::NativeHost;
 
 use crate::app::AppState;
@@ -16,14 +19,27 @@ use rectus_sdk::{Context, Endpoint, Request, Response};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 type BoxFuture = Pin<Box<dyn Future<Output = Response> + Send>>;
 type Handler = Arc<dyn Fn(Arc<AppState>, Context, Request) -> BoxFuture + Send + Sync>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
+    /// Linked into the host.
     Builtin,
+    /// A Rhai script from the extensions folder.
+    Rhai,
+}
+
+impl Source {
+    /// The manifest's and `/extensions`'s spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Builtin => "builtin",
+            Source::Rhai => "rhai",
+        }
+    }
 }
 
 pub struct Module {
@@ -49,6 +65,7 @@ impl Module {
 #[derive(Default)]
 pub struct Registry {
     modules: Vec<Module>,
+    guests: RwLock<Vec<Guest>>,
 }
 
 impl Registry {

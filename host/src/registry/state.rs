@@ -1,6 +1,6 @@
 //! The enabled state of modules, kept in `rectus_extensions` so a switch survives restarts.
 
-use super::{Module, Registry};
+use super::{Module, Registry, Source};
 use crate::db::{Db, DbError};
 use crate::schema::meta;
 use crate::system::tables;
@@ -40,31 +40,71 @@ impl Registry {
         Ok(())
     }
 
-    /// Switches a module on or off, in the database first so the switch is never lost.
+    /// The stored enabled state of a guest module; a module seen for the first time is
+    /// recorded, enabled.
+    pub(super) async fn stored_enabled(
+        &self,
+        db: &Db,
+        id: &str,
+        folder: &str,
+        source: Source,
+    ) -> Result<bool, DbError> {
+        let mut sql = db.sql();
+        sql.push("SELECT * FROM ")
+            .ident(tables::EXTENSIONS.name)
+            .push(" WHERE ")
+            .ident("id")
+            .push(" = ")
+            .bind(id);
+        if let Some(row) = db.fetch_all(&sql).await?.into_iter().next() {
+            let row = meta::normalize_row(&tables::EXTENSIONS, row);
+            return Ok(row.get("enabled").and_then(Json::as_bool).unwrap_or(true));
+        }
+        let mut values = serde_json::Map::new();
+        values.insert("id".into(), json!(id));
+        values.insert("enabled".into(), json!(true));
+        values.insert("folder".into(), json!(folder));
+        values.insert("source".into(), json!(source.name()));
+        db.execute(&meta::insert(db.dialect(), &tables::EXTENSIONS, &values))
+            .await?;
+        Ok(true)
+    }
+
+    /// Switches a module (built-in or guest) on or off, in the database first so the
+    /// switch is never lost; returns the module in `/extensions`'s shape.
     pub async fn set_enabled(
         &self,
         db: &Db,
         id: &str,
         enabled: bool,
-    ) -> Result<Option<&Module>, DbError> {
-        let Some(m) = self.get(id) else {
+    ) -> Result<Option<Json>, DbError> {
+        let guest = self
+            .guests()
+            .into_iter()
+            .find(|g| g.id == id && g.error.is_none());
+        let builtin = self.get(id);
+        if builtin.is_none() && guest.is_none() {
             return Ok(None);
-        };
+        }
         let mut values = serde_json::Map::new();
         values.insert("enabled".into(), json!(enabled));
         let update = meta::update(db.dialect(), &tables::EXTENSIONS, &values, &[("id", id)])
             .expect("one column set");
         db.execute(&update).await?;
-        m.set_enabled(enabled);
-        Ok(Some(m))
+        if let Some(m) = builtin {
+            m.set_enabled(enabled);
+            return Ok(Some(m.to_api()));
+        }
+        let g = guest.expect("checked above");
+        g.enabled
+            .store(enabled, std::sync::atomic::Ordering::Release);
+        Ok(Some(g.to_api()))
     }
 }
 
 impl Module {
     pub fn source_name(&self) -> &'static str {
-        match self.source {
-            super::Source::Builtin => "builtin",
-        }
+        self.source.name()
     }
 
     /// Directus's `/extensions` item shape.
