@@ -11,6 +11,8 @@ pub struct AppState {
     pub db: Db,
     pub schema: SchemaService,
     pub secret: Vec<u8>,
+    /// Static token → accountability, for a few seconds.
+    pub token_cache: crate::auth::cache::TokenCache,
     /// Login throttling per IP and per account.
     pub login_limits: crate::auth::limits::LoginLimits,
     /// Filter and action events of every write.

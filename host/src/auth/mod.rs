@@ -5,6 +5,7 @@
 //! Owns: credentials and tokens. Must not touch: what a caller may do with a collection —
 //! that is access control's, which reads the accountability built here.
 
+pub mod cache;
 pub mod jwt;
 pub mod limits;
 pub mod password;

@@ -161,6 +161,7 @@ pub async fn start(config: Config) -> Result<(), CliError> {
         crate::auth::limits::LoginLimits::new(config.login_points, config.login_window);
     let state = Arc::new(AppState {
         login_limits,
+        token_cache: Default::default(),
         config,
         db: db.clone(),
         schema,

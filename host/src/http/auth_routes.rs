@@ -276,6 +276,7 @@ async fn suspend(state: &AppState, user: &str) -> Result<(), ApiError> {
         .push(" = ")
         .bind_cast(user, Some("uuid"));
     state.db.execute(&sql).await?;
+    state.token_cache.clear();
     Ok(())
 }
 

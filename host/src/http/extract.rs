@@ -70,9 +70,19 @@ impl FromRequestParts<Arc<AppState>> for Caller {
     ) -> Result<Self, ApiError> {
         match token_of(parts, &state.config.session_cookie_name)? {
             None => Ok(Caller(Accountability::public())),
-            Some(token) => Ok(Caller(
-                auth::accountability_for_token(&state.db, &state.secret, &token).await?,
-            )),
+            Some(token) => {
+                // Our JWTs carry their claims; only static tokens need the database.
+                if !auth::jwt::looks_like_ours(&token) {
+                    if let Some(acc) = state.token_cache.get(&token) {
+                        return Ok(Caller(acc));
+                    }
+                }
+                let acc = auth::accountability_for_token(&state.db, &state.secret, &token).await?;
+                if !auth::jwt::looks_like_ours(&token) {
+                    state.token_cache.put(&token, &acc);
+                }
+                Ok(Caller(acc))
+            }
         }
     }
 }

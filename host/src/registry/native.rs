@@ -57,6 +57,14 @@ fn parse(input: &QueryInput) -> Result<Query, HostError> {
     .map_err(|e| HostError::from(ApiError::from(e)))
 }
 
+/// Writes that change who may do what: cached token resolutions must not outlive them.
+fn changes_access(collection: &str) -> bool {
+    matches!(
+        collection,
+        "directus_users" | "directus_roles" | "directus_policies" | "directus_access"
+    )
+}
+
 /// The activity log and revisions are written by Rectus, never through the API.
 fn refuse_read_only(collection: &str) -> Result<(), HostError> {
     if system::READ_ONLY.contains(&collection) {
@@ -121,6 +129,13 @@ impl NativeHost {
             user: ctx.user.as_deref(),
             ip: ctx.ip.as_deref(),
             user_agent: ctx.user_agent.as_deref(),
+        }
+    }
+
+    /// Cached token resolutions must not outlive a change to who may do what.
+    fn after_write(&self, collection: &str) {
+        if changes_access(collection) {
+            self.state.token_cache.clear();
         }
     }
 
@@ -189,9 +204,11 @@ impl Host for NativeHost {
         refuse_read_only(collection)?;
         require_admin(ctx)?;
         let (schema, name) = self.resolve(collection);
-        items::write::create(&self.writer(&schema, ctx), &name, &payload)
+        let result = items::write::create(&self.writer(&schema, ctx), &name, &payload)
             .await
-            .map_err(host_error)
+            .map_err(host_error);
+        self.after_write(collection);
+        result
     }
 
     async fn update_items(
@@ -218,9 +235,11 @@ impl Host for NativeHost {
         }
         let (schema, name) = self.resolve(collection);
         let keys = self.keys(&schema, &name, target).await?;
-        items::write::update(&self.writer(&schema, ctx), &name, &keys, &data)
+        let result = items::write::update(&self.writer(&schema, ctx), &name, &keys, &data)
             .await
-            .map_err(host_error)
+            .map_err(host_error);
+        self.after_write(collection);
+        result
     }
 
     async fn update_batch(
@@ -232,9 +251,11 @@ impl Host for NativeHost {
         refuse_read_only(collection)?;
         require_admin(ctx)?;
         let (schema, name) = self.resolve(collection);
-        items::write::update_batch(&self.writer(&schema, ctx), &name, &batch)
+        let result = items::write::update_batch(&self.writer(&schema, ctx), &name, &batch)
             .await
-            .map_err(host_error)
+            .map_err(host_error);
+        self.after_write(collection);
+        result
     }
 
     async fn delete_items(
@@ -247,9 +268,11 @@ impl Host for NativeHost {
         require_admin(ctx)?;
         let (schema, name) = self.resolve(collection);
         let keys = self.keys(&schema, &name, target).await?;
-        items::write::delete(&self.writer(&schema, ctx), &name, &keys)
+        let result = items::write::delete(&self.writer(&schema, ctx), &name, &keys)
             .await
-            .map_err(host_error)
+            .map_err(host_error);
+        self.after_write(collection);
+        result
     }
 
     fn primary_key(&self, collection: &str) -> Option<String> {

@@ -348,17 +348,14 @@ impl<'s> Compiler<'s> {
         let where_ = self.where_clause(c, &alias, query)?;
         let (limit, offset) = self.paging(query);
 
+        // The page is chosen first (filter, sort, limit: the database keeps only the top
+        // rows), and the JSON is built for those rows alone, in the same order. The outer
+        // alias repeats the inner one, so the object's column references stay valid.
         let mut inner = Sql::new(d);
-        inner.push("SELECT ").append(&object).push(" AS j, ");
-        inner.push(if d == Dialect::MySql {
-            "ROW_NUMBER()"
-        } else {
-            "row_number()"
-        });
         inner
-            .push(" OVER (ORDER BY ")
-            .append(&order)
-            .push(") AS n FROM ")
+            .push("SELECT ")
+            .push(&alias)
+            .push(".* FROM ")
             .ident(&c.name)
             .push(" ")
             .push(&alias);
@@ -367,13 +364,16 @@ impl<'s> Compiler<'s> {
         self.limit_offset(&mut inner, limit, offset);
 
         let mut out = Sql::new(d);
-        out.push("SELECT ");
         out.push(match d {
-            Dialect::Postgres => "coalesce(json_agg(q.j ORDER BY q.n), '[]'::json)::text",
-            Dialect::Sqlite => "coalesce(json_group_array(json(q.j) ORDER BY q.n), '[]')",
-            Dialect::MySql => {
-                "COALESCE(JSON_ARRAYAGG(JSON_EXTRACT(q.j, '$') ORDER BY q.n), JSON_ARRAY())"
-            }
+            Dialect::Postgres => "SELECT coalesce(json_agg(",
+            Dialect::Sqlite => "SELECT coalesce(json_group_array(",
+            Dialect::MySql => "SELECT COALESCE(JSON_ARRAYAGG(",
+        });
+        out.append(&object).push(" ORDER BY ").append(&order);
+        out.push(match d {
+            Dialect::Postgres => "), '[]'::json)::text",
+            Dialect::Sqlite => "), '[]')",
+            Dialect::MySql => "), JSON_ARRAY())",
         });
         out.push(" AS data");
         if query.meta.contains(&Meta::TotalCount) {
@@ -391,7 +391,7 @@ impl<'s> Compiler<'s> {
                 .append(&w)
                 .push(") AS filter_count");
         }
-        out.push(" FROM (").append(&inner).push(") q");
+        out.push(" FROM (").append(&inner).push(") ").push(&alias);
         Ok(out)
     }
 

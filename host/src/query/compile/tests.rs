@@ -109,7 +109,7 @@ fn list_postgres() {
     let s = sql(Dialect::Postgres, "customers", "").unwrap();
     assert_eq!(
         s.text(),
-        "SELECT coalesce(json_agg(q.j ORDER BY q.n), '[]'::json)::text AS data FROM (SELECT json_build_object(CAST($1 AS text), t0.\"id\", CAST($2 AS text), t0.\"name\") AS j, row_number() OVER (ORDER BY t0.\"id\" ASC) AS n FROM \"customers\" t0 ORDER BY t0.\"id\" ASC LIMIT $3) q"
+        "SELECT coalesce(json_agg(json_build_object(CAST($1 AS text), t0.\"id\", CAST($2 AS text), t0.\"name\") ORDER BY t0.\"id\" ASC), '[]'::json)::text AS data FROM (SELECT t0.* FROM \"customers\" t0 ORDER BY t0.\"id\" ASC LIMIT $3) t0"
     );
     assert_eq!(
         s.params(),
@@ -121,11 +121,11 @@ fn list_postgres() {
 fn list_sqlite_and_mysql() {
     assert_eq!(
         sql(Dialect::Sqlite, "customers", "limit=-1&offset=5").unwrap().text(),
-        "SELECT coalesce(json_group_array(json(q.j) ORDER BY q.n), '[]') AS data FROM (SELECT json_object(?, t0.\"id\", ?, t0.\"name\") AS j, row_number() OVER (ORDER BY t0.\"id\" ASC) AS n FROM \"customers\" t0 ORDER BY t0.\"id\" ASC LIMIT -1 OFFSET ?) q"
+        "SELECT coalesce(json_group_array(json_object(?, t0.\"id\", ?, t0.\"name\") ORDER BY t0.\"id\" ASC), '[]') AS data FROM (SELECT t0.* FROM \"customers\" t0 ORDER BY t0.\"id\" ASC LIMIT -1 OFFSET ?) t0"
     );
     assert_eq!(
         sql(Dialect::MySql, "customers", "page=3&limit=10").unwrap().text(),
-        "SELECT COALESCE(JSON_ARRAYAGG(JSON_EXTRACT(q.j, '$') ORDER BY q.n), JSON_ARRAY()) AS data FROM (SELECT JSON_OBJECT(?, t0.`id`, ?, t0.`name`) AS j, ROW_NUMBER() OVER (ORDER BY t0.`id` ASC) AS n FROM `customers` t0 ORDER BY t0.`id` ASC LIMIT ? OFFSET ?) q"
+        "SELECT COALESCE(JSON_ARRAYAGG(JSON_OBJECT(?, t0.`id`, ?, t0.`name`) ORDER BY t0.`id` ASC), JSON_ARRAY()) AS data FROM (SELECT t0.* FROM `customers` t0 ORDER BY t0.`id` ASC LIMIT ? OFFSET ?) t0"
     );
     let s = sql(Dialect::MySql, "customers", "page=3&limit=10").unwrap();
     assert_eq!(
@@ -144,7 +144,7 @@ fn filter_sort_and_meta_postgres() {
     .unwrap();
     assert_eq!(
         s.text(),
-        "SELECT coalesce(json_agg(q.j ORDER BY q.n), '[]'::json)::text AS data, (SELECT COUNT(*) FROM \"orders\") AS total_count, (SELECT COUNT(*) FROM \"orders\" t1 WHERE (t1.\"status\" = $1 AND t1.\"amount\" >= $2)) AS filter_count FROM (SELECT json_build_object(CAST($3 AS text), t0.\"id\", CAST($4 AS text), t0.\"amount\") AS j, row_number() OVER (ORDER BY t0.\"amount\" DESC, t0.\"id\" ASC) AS n FROM \"orders\" t0 WHERE (t0.\"status\" = $5 AND t0.\"amount\" >= $6) ORDER BY t0.\"amount\" DESC, t0.\"id\" ASC LIMIT $7) q"
+        "SELECT coalesce(json_agg(json_build_object(CAST($1 AS text), t0.\"id\", CAST($2 AS text), t0.\"amount\") ORDER BY t0.\"amount\" DESC, t0.\"id\" ASC), '[]'::json)::text AS data, (SELECT COUNT(*) FROM \"orders\") AS total_count, (SELECT COUNT(*) FROM \"orders\" t1 WHERE (t1.\"status\" = $3 AND t1.\"amount\" >= $4)) AS filter_count FROM (SELECT t0.* FROM \"orders\" t0 WHERE (t0.\"status\" = $5 AND t0.\"amount\" >= $6) ORDER BY t0.\"amount\" DESC, t0.\"id\" ASC LIMIT $7) t0"
     );
 }
 
@@ -158,7 +158,7 @@ fn many_to_one_and_one_to_many_are_subqueries_of_one_statement() {
     .unwrap();
     assert_eq!(
         pg.text(),
-        "SELECT coalesce(json_agg(q.j ORDER BY q.n), '[]'::json)::text AS data FROM (SELECT json_build_object(CAST($1 AS text), t0.\"id\", CAST($2 AS text), (SELECT json_build_object(CAST($3 AS text), t1.\"name\") FROM \"customers\" t1 WHERE t1.\"id\" = t0.\"customer\"), CAST($4 AS text), (SELECT coalesce(json_agg(qt2.j ORDER BY qt2.n), '[]'::json) FROM (SELECT json_build_object(CAST($5 AS text), t2.\"qty\") AS j, row_number() OVER (ORDER BY t2.\"qty\" DESC, t2.\"id\" ASC) AS n FROM \"items\" t2 WHERE t2.\"order\" = t0.\"id\" ORDER BY t2.\"qty\" DESC, t2.\"id\" ASC LIMIT $6) qt2)) AS j, row_number() OVER (ORDER BY t0.\"id\" ASC) AS n FROM \"orders\" t0 ORDER BY t0.\"id\" ASC LIMIT $7) q"
+        "SELECT coalesce(json_agg(json_build_object(CAST($1 AS text), t0.\"id\", CAST($2 AS text), (SELECT json_build_object(CAST($3 AS text), t1.\"name\") FROM \"customers\" t1 WHERE t1.\"id\" = t0.\"customer\"), CAST($4 AS text), (SELECT coalesce(json_agg(qt2.j ORDER BY qt2.n), '[]'::json) FROM (SELECT json_build_object(CAST($5 AS text), t2.\"qty\") AS j, row_number() OVER (ORDER BY t2.\"qty\" DESC, t2.\"id\" ASC) AS n FROM \"items\" t2 WHERE t2.\"order\" = t0.\"id\" ORDER BY t2.\"qty\" DESC, t2.\"id\" ASC LIMIT $6) qt2)) ORDER BY t0.\"id\" ASC), '[]'::json)::text AS data FROM (SELECT t0.* FROM \"orders\" t0 ORDER BY t0.\"id\" ASC LIMIT $7) t0"
     );
     let my = sql(
         Dialect::MySql,
@@ -358,7 +358,7 @@ fn m2a_sql(d: Dialect, collection: &str, qs: &str) -> Result<Sql, CompileError> 
 fn many_to_any_items_are_case_subqueries_with_bound_collection_names() {
     let qs = "fields=sections.item:headings.title,sections.item:texts.body&filter[sections][item:headings][title][_eq]=x";
     let pg = m2a_sql(Dialect::Postgres, "pages", qs).unwrap();
-    assert_eq!(pg.text(), "SELECT coalesce(json_agg(q.j ORDER BY q.n), '[]'::json)::text AS data FROM (SELECT json_build_object(CAST($1 AS text), (SELECT coalesce(json_agg(qt1.j ORDER BY qt1.n), '[]'::json) FROM (SELECT json_build_object(CAST($2 AS text), (CASE WHEN t1.\"collection\" = CAST($3 AS text) THEN (SELECT json_build_object(CAST($4 AS text), t2.\"title\") FROM \"headings\" t2 WHERE CAST(t2.\"id\" AS text) = t1.\"item\") WHEN t1.\"collection\" = CAST($5 AS text) THEN (SELECT json_build_object(CAST($6 AS text), t3.\"body\") FROM \"texts\" t3 WHERE CAST(t3.\"id\" AS text) = t1.\"item\") ELSE to_json(t1.\"item\") END)) AS j, row_number() OVER (ORDER BY t1.\"id\" ASC) AS n FROM \"pages_sections\" t1 WHERE t1.\"pages_id\" = t0.\"id\" ORDER BY t1.\"id\" ASC LIMIT $7) qt1)) AS j, row_number() OVER (ORDER BY t0.\"id\" ASC) AS n FROM \"pages\" t0 WHERE EXISTS (SELECT 1 FROM \"pages_sections\" t4 WHERE t4.\"pages_id\" = t0.\"id\" AND EXISTS (SELECT 1 FROM (SELECT 1 AS one) t5x LEFT JOIN \"headings\" t5 ON CAST(t5.\"id\" AS text) = CASE WHEN t4.\"collection\" = CAST($8 AS text) THEN t4.\"item\" END WHERE t5.\"title\" = $9)) ORDER BY t0.\"id\" ASC LIMIT $10) q");
+    assert_eq!(pg.text(), "SELECT coalesce(json_agg(json_build_object(CAST($1 AS text), (SELECT coalesce(json_agg(qt1.j ORDER BY qt1.n), '[]'::json) FROM (SELECT json_build_object(CAST($2 AS text), (CASE WHEN t1.\"collection\" = CAST($3 AS text) THEN (SELECT json_build_object(CAST($4 AS text), t2.\"title\") FROM \"headings\" t2 WHERE CAST(t2.\"id\" AS text) = t1.\"item\") WHEN t1.\"collection\" = CAST($5 AS text) THEN (SELECT json_build_object(CAST($6 AS text), t3.\"body\") FROM \"texts\" t3 WHERE CAST(t3.\"id\" AS text) = t1.\"item\") ELSE to_json(t1.\"item\") END)) AS j, row_number() OVER (ORDER BY t1.\"id\" ASC) AS n FROM \"pages_sections\" t1 WHERE t1.\"pages_id\" = t0.\"id\" ORDER BY t1.\"id\" ASC LIMIT $7) qt1)) ORDER BY t0.\"id\" ASC), '[]'::json)::text AS data FROM (SELECT t0.* FROM \"pages\" t0 WHERE EXISTS (SELECT 1 FROM \"pages_sections\" t4 WHERE t4.\"pages_id\" = t0.\"id\" AND EXISTS (SELECT 1 FROM (SELECT 1 AS one) t5x LEFT JOIN \"headings\" t5 ON CAST(t5.\"id\" AS text) = CASE WHEN t4.\"collection\" = CAST($8 AS text) THEN t4.\"item\" END WHERE t5.\"title\" = $9)) ORDER BY t0.\"id\" ASC LIMIT $10) t0");
     assert_eq!(
         pg.params(),
         &[
@@ -374,8 +374,8 @@ fn many_to_any_items_are_case_subqueries_with_bound_collection_names() {
             100i64.into()
         ]
     );
-    assert_eq!(m2a_sql(Dialect::Sqlite, "pages", qs).unwrap().text(), "SELECT coalesce(json_group_array(json(q.j) ORDER BY q.n), '[]') AS data FROM (SELECT json_object(?, json((SELECT coalesce(json_group_array(json(qt1.j) ORDER BY qt1.n), '[]') FROM (SELECT json_object(?, json(CASE WHEN t1.\"collection\" = ? THEN (SELECT json_object(?, t2.\"title\") FROM \"headings\" t2 WHERE t2.\"id\" = t1.\"item\") WHEN t1.\"collection\" = ? THEN (SELECT json_object(?, t3.\"body\") FROM \"texts\" t3 WHERE t3.\"id\" = t1.\"item\") ELSE json_quote(t1.\"item\") END)) AS j, row_number() OVER (ORDER BY t1.\"id\" ASC) AS n FROM \"pages_sections\" t1 WHERE t1.\"pages_id\" = t0.\"id\" ORDER BY t1.\"id\" ASC LIMIT ?) qt1))) AS j, row_number() OVER (ORDER BY t0.\"id\" ASC) AS n FROM \"pages\" t0 WHERE EXISTS (SELECT 1 FROM \"pages_sections\" t4 WHERE t4.\"pages_id\" = t0.\"id\" AND EXISTS (SELECT 1 FROM (SELECT 1 AS one) t5x LEFT JOIN \"headings\" t5 ON t5.\"id\" = CASE WHEN t4.\"collection\" = ? THEN t4.\"item\" END WHERE t5.\"title\" = ?)) ORDER BY t0.\"id\" ASC LIMIT ?) q");
-    assert_eq!(m2a_sql(Dialect::MySql, "pages", qs).unwrap().text(), "SELECT COALESCE(JSON_ARRAYAGG(JSON_EXTRACT(q.j, '$') ORDER BY q.n), JSON_ARRAY()) AS data FROM (SELECT JSON_OBJECT(?, JSON_EXTRACT((SELECT COALESCE(JSON_ARRAYAGG(JSON_OBJECT(?, JSON_EXTRACT(CASE WHEN t1.`collection` = ? THEN (SELECT JSON_OBJECT(?, t2.`title`) FROM `headings` t2 WHERE CONCAT(t2.`id`) = t1.`item`) WHEN t1.`collection` = ? THEN (SELECT JSON_OBJECT(?, t3.`body`) FROM `texts` t3 WHERE CONCAT(t3.`id`) = t1.`item`) ELSE JSON_EXTRACT(JSON_ARRAY(t1.`item`), '$[0]') END, '$')) ORDER BY t1.`id` ASC LIMIT ?), JSON_ARRAY()) FROM `pages_sections` t1 WHERE t1.`pages_id` = t0.`id`), '$')) AS j, ROW_NUMBER() OVER (ORDER BY t0.`id` ASC) AS n FROM `pages` t0 WHERE EXISTS (SELECT 1 FROM `pages_sections` t4 WHERE t4.`pages_id` = t0.`id` AND EXISTS (SELECT 1 FROM (SELECT 1 AS one) t5x LEFT JOIN `headings` t5 ON CONCAT(t5.`id`) = CASE WHEN t4.`collection` = ? THEN t4.`item` END WHERE t5.`title` = ?)) ORDER BY t0.`id` ASC LIMIT ?) q");
+    assert_eq!(m2a_sql(Dialect::Sqlite, "pages", qs).unwrap().text(), "SELECT coalesce(json_group_array(json_object(?, json((SELECT coalesce(json_group_array(json(qt1.j) ORDER BY qt1.n), '[]') FROM (SELECT json_object(?, json(CASE WHEN t1.\"collection\" = ? THEN (SELECT json_object(?, t2.\"title\") FROM \"headings\" t2 WHERE t2.\"id\" = t1.\"item\") WHEN t1.\"collection\" = ? THEN (SELECT json_object(?, t3.\"body\") FROM \"texts\" t3 WHERE t3.\"id\" = t1.\"item\") ELSE json_quote(t1.\"item\") END)) AS j, row_number() OVER (ORDER BY t1.\"id\" ASC) AS n FROM \"pages_sections\" t1 WHERE t1.\"pages_id\" = t0.\"id\" ORDER BY t1.\"id\" ASC LIMIT ?) qt1))) ORDER BY t0.\"id\" ASC), '[]') AS data FROM (SELECT t0.* FROM \"pages\" t0 WHERE EXISTS (SELECT 1 FROM \"pages_sections\" t4 WHERE t4.\"pages_id\" = t0.\"id\" AND EXISTS (SELECT 1 FROM (SELECT 1 AS one) t5x LEFT JOIN \"headings\" t5 ON t5.\"id\" = CASE WHEN t4.\"collection\" = ? THEN t4.\"item\" END WHERE t5.\"title\" = ?)) ORDER BY t0.\"id\" ASC LIMIT ?) t0");
+    assert_eq!(m2a_sql(Dialect::MySql, "pages", qs).unwrap().text(), "SELECT COALESCE(JSON_ARRAYAGG(JSON_OBJECT(?, JSON_EXTRACT((SELECT COALESCE(JSON_ARRAYAGG(JSON_OBJECT(?, JSON_EXTRACT(CASE WHEN t1.`collection` = ? THEN (SELECT JSON_OBJECT(?, t2.`title`) FROM `headings` t2 WHERE CONCAT(t2.`id`) = t1.`item`) WHEN t1.`collection` = ? THEN (SELECT JSON_OBJECT(?, t3.`body`) FROM `texts` t3 WHERE CONCAT(t3.`id`) = t1.`item`) ELSE JSON_EXTRACT(JSON_ARRAY(t1.`item`), '$[0]') END, '$')) ORDER BY t1.`id` ASC LIMIT ?), JSON_ARRAY()) FROM `pages_sections` t1 WHERE t1.`pages_id` = t0.`id`), '$')) ORDER BY t0.`id` ASC), JSON_ARRAY()) AS data FROM (SELECT t0.* FROM `pages` t0 WHERE EXISTS (SELECT 1 FROM `pages_sections` t4 WHERE t4.`pages_id` = t0.`id` AND EXISTS (SELECT 1 FROM (SELECT 1 AS one) t5x LEFT JOIN `headings` t5 ON CONCAT(t5.`id`) = CASE WHEN t4.`collection` = ? THEN t4.`item` END WHERE t5.`title` = ?)) ORDER BY t0.`id` ASC LIMIT ?) t0");
     // No collection name ever enters the SQL text.
     for d in [Dialect::Postgres, Dialect::Sqlite, Dialect::MySql] {
         let s = m2a_sql(d, "pages", qs).unwrap();
