@@ -337,9 +337,14 @@ ratio() { [ -n "${2:-}" ] && [ "$(echo "$2 > 0" | bc 2>/dev/null)" = 1 ] && echo
       "$rcpu" "$pcpu" "$(( rss / 1024 ))"
   done
   echo
-  echo "Rectus RSS: $(( RSS_IDLE / 1024 )) MiB idle after start, $(( RSS_END / 1024 )) MiB after the load. Directus peak RSS under load: $(for k in "${!D[@]}"; do [[ $k == floor_* ]] || echo "${D[$k]}" | cut -d'|' -f4; done | sort -n | tail -1 || echo –)."
+  # An associative array nobody assigned is "unbound" under set -u: count it safely.
+  d_count=0
+  [ "$WITH_DIRECTUS" = 1 ] && d_count=$(set +u; echo "${#D[@]}")
+  d_peak=–
+  [ "$d_count" -gt 0 ] && d_peak=$(for k in "${!D[@]}"; do [[ $k == floor_* ]] || echo "${D[$k]}" | cut -d'|' -f4; done | sort -n | tail -1)
+  echo "Rectus RSS: $(( RSS_IDLE / 1024 )) MiB idle after start, $(( RSS_END / 1024 )) MiB after the load. Directus peak RSS under load: ${d_peak}."
   echo "Retries (foreign CPU > $FOREIGN_MAX s): $(for s in "${SHAPES[@]}"; do n=${s%%|*}; echo -n "$n=${R[$n]##*|} "; done); floor: $(for n in "${!F[@]}"; do echo -n "$n=${F[$n]##*|} "; done)"
-  if [ ${#D[@]} -gt 0 ]; then
+  if [ "$d_count" -gt 0 ]; then
     echo "Directus's own floor (its database, same SQL): $(for n in limit1 limit100 filter_sort m2o_expand_2q by_id aggregate insert_only; do echo -n "$n $(echo "${D[floor_$n]:-–}" | cut -d'|' -f1); "; done)"
   fi
 } | tee "$OUT"
