@@ -601,3 +601,37 @@ async fn studio_system_fields(kind: Kind) {
     assert_eq!(rows[0]["status"], "draft");
 }
 on_every_db!(studio_optional_system_fields_work, studio_system_fields);
+
+/// The Studio's optional `user_created` / `user_updated` fields are filled with the writer.
+async fn user_created_and_updated_are_filled(kind: Kind) {
+    let db = TestDb::create(kind).await;
+    let server = Server::start(&db).await;
+    server
+        .post("/collections", json!({"collection": "notes", "schema": {}, "fields": [
+            {"field": "id", "type": "integer", "schema": {"is_primary_key": true, "has_auto_increment": true}},
+            {"field": "body", "type": "string"},
+            {"field": "user_created", "type": "uuid", "meta": {"special": ["user-created"], "readonly": true, "hidden": true}},
+            {"field": "user_updated", "type": "uuid", "meta": {"special": ["user-updated"], "readonly": true, "hidden": true}}
+        ]}))
+        .await
+        .assert_ok();
+    let admin = server.get("/users?fields=id").await.body["data"][0]["id"].clone();
+    let r = server
+        .post(
+            "/items/notes",
+            json!({"body": "x", "user_created": "00000000-0000-4000-8000-000000000000"}),
+        )
+        .await;
+    assert_eq!(
+        r.assert_ok()["user_created"],
+        admin,
+        "{kind:?}: the writer, whatever the payload says"
+    );
+    assert_eq!(r.body["data"]["user_updated"], admin);
+    let rows = db.query("SELECT COUNT(*) AS n FROM notes").await;
+    assert_eq!(rows.len(), 1);
+}
+on_every_db!(
+    user_created_and_updated_are_filled_on_every_db,
+    user_created_and_updated_are_filled
+);
