@@ -62,20 +62,12 @@ fn key_of<'a>(item: &'a Json_, key: &str) -> Result<&'a str, ApiError> {
 
 fn collection_api(s: &AppState, name: &str) -> Result<Json_, ApiError> {
     let schema = s.schema.current();
-    let c = schema
-        .collection(name)
-        .ok_or_else(|| SchemaError::CollectionNotFound(name.to_string()))?;
-    Ok(c.to_api())
+    Ok(crate::schema::service::collection_of(&schema, name)?.to_api())
 }
 
 fn field_api(s: &AppState, collection: &str, field: &str) -> Result<Json_, ApiError> {
     let schema = s.schema.current();
-    let f = schema
-        .field(collection, field)
-        .ok_or_else(|| SchemaError::FieldNotFound {
-            collection: collection.to_string(),
-            field: field.to_string(),
-        })?;
+    let (_, f) = crate::schema::service::field_of(&schema, collection, field)?;
     Ok(f.to_api())
 }
 
@@ -238,14 +230,7 @@ async fn read_collection(
     _: Admin,
     Path(name): Path<String>,
 ) -> Data {
-    let schema = s.schema.current();
-    let c =
-        schema
-            .collection(&name)
-            .ok_or(crate::schema::service::SchemaError::CollectionNotFound(
-                name,
-            ))?;
-    Ok(data(c.to_api()))
+    Ok(data(collection_api(&s, &name)?))
 }
 
 async fn list_all_fields(State(s): State<Arc<AppState>>, _: Admin) -> Data {
@@ -261,12 +246,7 @@ async fn list_all_fields(State(s): State<Arc<AppState>>, _: Admin) -> Data {
 
 async fn list_fields(State(s): State<Arc<AppState>>, _: Admin, Path(name): Path<String>) -> Data {
     let schema = s.schema.current();
-    let c =
-        schema
-            .collection(&name)
-            .ok_or(crate::schema::service::SchemaError::CollectionNotFound(
-                name,
-            ))?;
+    let c = crate::schema::service::collection_of(&schema, &name)?;
     Ok(data(c.fields.values().map(|f| f.to_api()).collect()))
 }
 
@@ -275,17 +255,7 @@ async fn read_field(
     _: Admin,
     Path((c, f)): Path<(String, String)>,
 ) -> Data {
-    let schema = s.schema.current();
-    if schema.collection(&c).is_none() {
-        return Err(crate::schema::service::SchemaError::CollectionNotFound(c).into());
-    }
-    let field = schema
-        .field(&c, &f)
-        .ok_or(crate::schema::service::SchemaError::FieldNotFound {
-            collection: c,
-            field: f,
-        })?;
-    Ok(data(field.to_api()))
+    Ok(data(field_api(&s, &c, &f)?))
 }
 
 async fn list_relations(State(s): State<Arc<AppState>>, _: Admin) -> Data {
@@ -299,9 +269,7 @@ async fn list_collection_relations(
     Path(c): Path<String>,
 ) -> Data {
     let schema = s.schema.current();
-    if schema.collection(&c).is_none() {
-        return Err(crate::schema::service::SchemaError::CollectionNotFound(c).into());
-    }
+    crate::schema::service::collection_of(&schema, &c)?;
     Ok(data(
         schema
             .relations
@@ -317,13 +285,5 @@ async fn read_relation(
     _: Admin,
     Path((c, f)): Path<(String, String)>,
 ) -> Data {
-    let schema = s.schema.current();
-    let r =
-        schema
-            .relation(&c, &f)
-            .ok_or(crate::schema::service::SchemaError::RelationNotFound {
-                collection: c,
-                field: f,
-            })?;
-    Ok(data(r.to_api()))
+    Ok(data(relation_api(&s, &c, &f)?))
 }

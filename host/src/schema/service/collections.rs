@@ -135,9 +135,7 @@ pub(super) fn update(
     collection: &str,
     payload: &Json,
 ) -> Result<Plan, SchemaError> {
-    let coll = schema
-        .collection(collection)
-        .ok_or_else(|| SchemaError::CollectionNotFound(collection.to_string()))?;
+    let coll = super::collection_of(schema, collection)?;
     let obj = object(payload, "A collection")?;
     let mut plan = Plan::default();
     let Some(mut changes) = collection_meta(obj)? else {
@@ -168,9 +166,7 @@ pub(super) async fn delete(
     schema: &Schema,
     collection: &str,
 ) -> Result<Plan, SchemaError> {
-    let coll = schema
-        .collection(collection)
-        .ok_or_else(|| SchemaError::CollectionNotFound(collection.to_string()))?;
+    let coll = super::collection_of(schema, collection)?;
     let d = db.dialect();
     let mut plan = Plan::default();
 

@@ -299,9 +299,7 @@ pub(super) async fn create(
     collection: &str,
     payload: &Json,
 ) -> Result<Plan, SchemaError> {
-    let coll = schema
-        .collection(collection)
-        .ok_or_else(|| SchemaError::CollectionNotFound(collection.to_string()))?;
+    let coll = super::collection_of(schema, collection)?;
     let input = parse(payload)?;
     ensure_new_field(coll, &input.name)?;
     let d = db.dialect();
@@ -373,16 +371,7 @@ pub(super) async fn update(
     field: &str,
     payload: &Json,
 ) -> Result<Plan, SchemaError> {
-    let coll = schema
-        .collection(collection)
-        .ok_or_else(|| SchemaError::CollectionNotFound(collection.to_string()))?;
-    let f = coll
-        .fields
-        .get(field)
-        .ok_or_else(|| SchemaError::FieldNotFound {
-            collection: collection.to_string(),
-            field: field.to_string(),
-        })?;
+    let (_, f) = super::field_of(schema, collection, field)?;
     let obj = object(payload, "A field")?;
     if let Some(name) = obj.get("field").and_then(Json::as_str) {
         if name != field {
@@ -670,16 +659,7 @@ pub(super) async fn delete(
     collection: &str,
     field: &str,
 ) -> Result<Plan, SchemaError> {
-    let coll = schema
-        .collection(collection)
-        .ok_or_else(|| SchemaError::CollectionNotFound(collection.to_string()))?;
-    let f = coll
-        .fields
-        .get(field)
-        .ok_or_else(|| SchemaError::FieldNotFound {
-            collection: collection.to_string(),
-            field: field.to_string(),
-        })?;
+    let (_, f) = super::field_of(schema, collection, field)?;
     if f.column.as_ref().is_some_and(|c| c.is_primary_key) {
         return Err(SchemaError::Invalid(format!(
             "\"{field}\" is the primary key of \"{collection}\" and cannot be deleted"

@@ -52,6 +52,33 @@ pub enum SchemaError {
     Db(#[from] DbError),
 }
 
+/// A collection of the snapshot, or the error that answers "missing or not yours" (403).
+pub fn collection_of<'s>(
+    schema: &'s Schema,
+    collection: &str,
+) -> Result<&'s super::Collection, SchemaError> {
+    schema
+        .collection(collection)
+        .ok_or_else(|| SchemaError::CollectionNotFound(collection.to_string()))
+}
+
+/// A field and its collection, with the not-found error for whichever is missing.
+pub fn field_of<'s>(
+    schema: &'s Schema,
+    collection: &str,
+    field: &str,
+) -> Result<(&'s super::Collection, &'s super::Field), SchemaError> {
+    let c = collection_of(schema, collection)?;
+    let f = c
+        .fields
+        .get(field)
+        .ok_or_else(|| SchemaError::FieldNotFound {
+            collection: collection.to_string(),
+            field: field.to_string(),
+        })?;
+    Ok((c, f))
+}
+
 pub struct SchemaService {
     db: Db,
     current: ArcSwap<Schema>,

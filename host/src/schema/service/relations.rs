@@ -218,15 +218,7 @@ pub(super) async fn create(db: &Db, schema: &Schema, payload: &Json) -> Result<P
             ))
         }
     };
-    if schema.collection(collection).is_none() {
-        return Err(SchemaError::CollectionNotFound(collection.to_string()));
-    }
-    if schema.field(collection, field).is_none() {
-        return Err(SchemaError::FieldNotFound {
-            collection: collection.to_string(),
-            field: field.to_string(),
-        });
-    }
+    super::field_of(schema, collection, field)?;
     if schema.relation(collection, field).is_some() {
         return Err(SchemaError::Invalid(format!(
             "A relation on \"{collection}.{field}\" already exists"
