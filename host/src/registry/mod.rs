@@ -9,6 +9,7 @@
 
 mod guest;
 mod native;
+pub mod operations;
 mod state;
 
 pub use guest::Guest;
@@ -66,6 +67,8 @@ impl Module {
 pub struct Registry {
     modules: Vec<Module>,
     guests: RwLock<Vec<Guest>>,
+    /// Flow operations by type, from every source (`operations.rs`).
+    operations: RwLock<Vec<operations::RegisteredOperation>>,
 }
 
 impl Registry {

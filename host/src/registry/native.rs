@@ -14,8 +14,8 @@ use crate::items;
 use crate::query::compile::ReadOptions;
 use crate::query::{parse_json, parse_query_string, Query};
 use crate::schema::{system, Schema};
-use rectus_sdk::{Context, Host, HostError, Items, QueryInput, Target};
-use serde_json::Value as Json;
+use rectus_sdk::{Context, Host, HostError, Items, QueryInput, SchemaView, Target};
+use serde_json::{json, Value as Json};
 use std::sync::Arc;
 
 pub struct NativeHost {
@@ -283,5 +283,40 @@ impl Host for NativeHost {
     fn is_singleton(&self, collection: &str) -> bool {
         let (schema, name) = self.resolve(collection);
         schema.collection(&name).is_some_and(|c| c.is_singleton())
+    }
+
+    /// User and system collections (`directus_*`) together. Until access control decides
+    /// per collection and field, an administrator sees everything and anyone else nothing.
+    async fn schema(&self, ctx: &Context) -> Result<SchemaView, HostError> {
+        let generation = self.state.schema.generation();
+        if !ctx.admin {
+            return Ok(SchemaView {
+                hash: format!("{generation}:none"),
+                snapshot: json!({"collections": [], "fields": [], "relations": []}),
+                permissions: json!({}),
+            });
+        }
+        let (user, system) = (self.state.schema.current(), self.state.schema.system());
+        let (mut collections, mut fields, mut relations) = (Vec::new(), Vec::new(), Vec::new());
+        let mut permissions = serde_json::Map::new();
+        for schema in [&user, &system] {
+            for c in schema.collections.values() {
+                collections.push(c.to_api());
+                fields.extend(c.fields.values().map(|f| f.to_api()));
+                let all = json!(["*"]);
+                let actions = if system::READ_ONLY.contains(&c.name.as_str()) {
+                    json!({"read": all})
+                } else {
+                    json!({"create": all, "read": all, "update": all, "delete": all})
+                };
+                permissions.insert(c.name.clone(), actions);
+            }
+            relations.extend(schema.relations.iter().map(|r| r.to_api()));
+        }
+        Ok(SchemaView {
+            hash: format!("{generation}:admin"),
+            snapshot: json!({"collections": collections, "fields": fields, "relations": relations}),
+            permissions: Json::Object(permissions),
+        })
     }
 }

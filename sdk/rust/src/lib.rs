@@ -14,6 +14,9 @@
 use serde_json::Value as Json;
 use std::future::Future;
 
+mod operation;
+pub use operation::{Operation, OperationInfo};
+
 /// The caller a module acts for. Created by the host; a module passes it back unchanged
 /// to every [`Host`] call, and the host decides what it may do.
 #[derive(Debug, Clone)]
@@ -218,6 +221,25 @@ pub trait Host: Send + Sync {
 
     /// The primary key field of `collection`, if it can be served.
     fn primary_key(&self, collection: &str) -> Option<String>;
+
+    /// The schema as the caller may see it: only the collections, fields and relations
+    /// it may read, and per collection the fields it may use per action. Modules that
+    /// build something from the schema (GraphQL's types) cache it by [`SchemaView::hash`].
+    fn schema(&self, ctx: &Context) -> impl Future<Output = Result<SchemaView, HostError>> + Send;
+}
+
+/// The schema as one caller sees it.
+#[derive(Debug, Clone)]
+pub struct SchemaView {
+    /// Changes whenever the schema or what the caller may do changes: a cache key.
+    pub hash: String,
+    /// Directus's snapshot shape, `{"collections": […], "fields": […], "relations": […]}`,
+    /// each entry as `/collections`, `/fields` and `/relations` serve it.
+    pub snapshot: Json,
+    /// Per collection, the fields the caller may use per action:
+    /// `{"orders": {"read": ["id", "amount"], "create": ["*"]}}`. A missing action is
+    /// not allowed; `["*"]` is every field.
+    pub permissions: Json,
 }
 
 /// Which items a write applies to.

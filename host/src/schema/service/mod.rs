@@ -84,6 +84,8 @@ pub struct SchemaService {
     current: ArcSwap<Schema>,
     /// Rectus's own served tables (`directus_users` …), from the same catalogue read.
     system: ArcSwap<Schema>,
+    /// Bumped on every reload: a cheap cache key for anything derived from the snapshot.
+    generation: std::sync::atomic::AtomicU64,
     exclude: Vec<String>,
     /// One schema change at a time per host: DDL and the snapshot swap must not interleave.
     changes: tokio::sync::Mutex<()>,
@@ -96,6 +98,7 @@ impl SchemaService {
             db,
             current: ArcSwap::from_pointee(schema),
             system: ArcSwap::from_pointee(system),
+            generation: std::sync::atomic::AtomicU64::new(0),
             exclude,
             changes: tokio::sync::Mutex::new(()),
         })
@@ -104,6 +107,11 @@ impl SchemaService {
     /// The current snapshot; cheap (an `Arc` clone).
     pub fn current(&self) -> Arc<Schema> {
         self.current.load_full()
+    }
+
+    /// How many times the snapshots were reloaded since start.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// The system collections' snapshot.
@@ -117,6 +125,8 @@ impl SchemaService {
         let schema = Arc::new(schema);
         self.current.store(schema.clone());
         self.system.store(Arc::new(system));
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         Ok(schema)
     }
 
