@@ -217,9 +217,32 @@ impl From<crate::items::ItemsError> for ApiError {
             ItemsError::Compile(c) => c.into(),
             ItemsError::Db(d) => d.into(),
             ItemsError::Forbidden => ApiError::forbidden(),
+            ItemsError::Access(a) => a.into(),
             ItemsError::Payload(p) => p.into(),
             ItemsError::Rejected(r) => {
                 ApiError::new(StatusCode::BAD_REQUEST, "FAILED_VALIDATION", r.message)
+            }
+        }
+    }
+}
+
+impl From<crate::access::writes::AccessError> for ApiError {
+    fn from(e: crate::access::writes::AccessError) -> Self {
+        use crate::access::writes::AccessError;
+        match e {
+            AccessError::Forbidden => ApiError::forbidden(),
+            AccessError::Field(c) => c.into(),
+            AccessError::Escalation(reason) => ApiError::forbidden().with("reason", reason),
+            AccessError::Validation(v) => {
+                let message = v.to_string();
+                let mut err = ApiError::new(StatusCode::BAD_REQUEST, "FAILED_VALIDATION", message)
+                    .with("field", v.field)
+                    .with("path", Json::Array(Vec::new()))
+                    .with("type", v.kind);
+                if let Some((key, value)) = v.detail {
+                    err = err.with(key, value);
+                }
+                err
             }
         }
     }

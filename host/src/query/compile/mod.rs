@@ -19,11 +19,13 @@
 //!
 //! Values are bound parameters (JSON keys included); identifiers come from the schema.
 
+mod access;
 mod aggregate;
 mod json;
 mod predicate;
 mod select;
 
+pub use access::{compile_condition, ReadAccess, RowView};
 pub use select::{Node, Output};
 
 use crate::db::{Dialect, Sql};
@@ -276,6 +278,8 @@ pub struct ReadOptions {
     pub max_depth: usize,
     /// The time `$NOW` stands for.
     pub now: DateTime<Utc>,
+    /// The caller's read permissions; `None` reads everything (administrators).
+    pub access: Option<std::sync::Arc<ReadAccess>>,
 }
 
 impl Default for ReadOptions {
@@ -284,6 +288,7 @@ impl Default for ReadOptions {
             default_limit: 100,
             max_depth: 10,
             now: Utc::now(),
+            access: None,
         }
     }
 }
@@ -295,15 +300,17 @@ pub struct Compiler<'s> {
     default_limit: i64,
     now: DateTime<Utc>,
     next_alias: usize,
+    /// The caller's read permissions (see `access.rs`).
+    access: Option<&'s ReadAccess>,
 }
 
 /// Compiles a list read of `collection`. The statement returns one row: `data` (the JSON
 /// array as text), and `total_count` / `filter_count` when `meta` asks for them.
-pub fn compile_read(
-    schema: &Schema,
+pub fn compile_read<'s>(
+    schema: &'s Schema,
     collection: &str,
     query: &Query,
-    opts: &ReadOptions,
+    opts: &'s ReadOptions,
 ) -> Result<Sql, CompileError> {
     let c = schema
         .collection(collection)
@@ -316,6 +323,7 @@ pub fn compile_read(
         default_limit: opts.default_limit,
         now: opts.now,
         next_alias: 0,
+        access: opts.access.as_deref(),
     };
     compiler.read(c, query)
 }

@@ -92,6 +92,7 @@ fn opts() -> ReadOptions {
         default_limit: 100,
         max_depth: 10,
         now: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+        access: None,
     }
 }
 

@@ -1,0 +1,210 @@
+//! Access control: what a caller may do with each collection, field and row.
+//!
+//! Owns: resolving a caller into its policies (`policies.rs`), merging their permission
+//! rows (`permissions.rs`), the caller's view of the schema and rows for reads
+//! (`view.rs`, applied by the read compiler), the checks on writes (`writes.rs`:
+//! fields, presets, validation, which rows), dynamic variables (`variables.rs`), and the
+//! caches of all of it. Must not touch: SQL text (the compiler turns the views into SQL),
+//! HTTP, or how tokens become an accountability (`auth/`).
+//!
+//! Administrators (`admin_access` from any policy) bypass all of it. Everyone else,
+//! anonymous callers included (the Public policy), gets exactly what its policies grant.
+
+pub mod permissions;
+pub mod policies;
+pub mod validate;
+pub mod variables;
+pub mod view;
+pub mod writes;
+
+use crate::db::{Db, DbError};
+use crate::query::compile::{ReadAccess, RowView};
+use crate::schema::Schema;
+use permissions::Permissions;
+use policies::PolicySet;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use variables::Variables;
+
+/// How long a caller's policy set is reused without asking the database again. Every write
+/// through Rectus to users, roles, policies, access or permissions clears it at once.
+const POLICY_TTL: Duration = Duration::from_secs(5);
+const MAX_ENTRIES: usize = 10_000;
+
+/// The permissions of one policy set, and the read views derived from them per schema
+/// generation.
+pub struct Compiled {
+    pub permissions: Permissions,
+    uses_variables: bool,
+    views: Mutex<Option<Arc<Views>>>,
+}
+
+/// The readable schemas and row views for one schema generation.
+struct Views {
+    generation: u64,
+    user: Arc<Schema>,
+    system: Arc<Schema>,
+    user_full: Arc<Schema>,
+    system_full: Arc<Schema>,
+    rows_user: Arc<HashMap<String, RowView>>,
+    rows_system: Arc<HashMap<String, RowView>>,
+}
+
+type PolicyKey = (Option<String>, Option<String>);
+
+#[derive(Default)]
+pub struct AccessCache {
+    policies: Mutex<HashMap<PolicyKey, (Arc<PolicySet>, Instant)>>,
+    compiled: Mutex<HashMap<Vec<String>, Arc<Compiled>>>,
+}
+
+impl AccessCache {
+    /// Forgets everything: after any change to users, roles, policies, access or
+    /// permissions.
+    pub fn clear(&self) {
+        self.policies.lock().expect("access cache").clear();
+        self.compiled.lock().expect("access cache").clear();
+    }
+
+    async fn policy_set(
+        &self,
+        db: &Db,
+        user: Option<&str>,
+        role: Option<&str>,
+    ) -> Result<Arc<PolicySet>, DbError> {
+        let key = (user.map(str::to_string), role.map(str::to_string));
+        if let Some((set, at)) = self.policies.lock().expect("access cache").get(&key) {
+            if at.elapsed() < POLICY_TTL {
+                return Ok(set.clone());
+            }
+        }
+        let set = Arc::new(policies::resolve(db, user, role).await?);
+        let mut map = self.policies.lock().expect("access cache");
+        if map.len() >= MAX_ENTRIES {
+            map.clear();
+        }
+        map.insert(key, (set.clone(), Instant::now()));
+        Ok(set)
+    }
+
+    async fn compiled(&self, db: &Db, set: &PolicySet) -> Result<Arc<Compiled>, DbError> {
+        if let Some(c) = self
+            .compiled
+            .lock()
+            .expect("access cache")
+            .get(&set.policies)
+        {
+            return Ok(c.clone());
+        }
+        let rows = policies::permission_rows(db, &set.policies).await?;
+        let permissions = Permissions::from_rows(&rows);
+        let compiled = Arc::new(Compiled {
+            uses_variables: permissions.uses_variables(),
+            permissions,
+            views: Mutex::new(None),
+        });
+        let mut map = self.compiled.lock().expect("access cache");
+        if map.len() >= MAX_ENTRIES {
+            map.clear();
+        }
+        map.insert(set.policies.clone(), compiled.clone());
+        Ok(compiled)
+    }
+}
+
+/// A non-administrator caller's access, resolved for one request.
+pub struct CallerAccess {
+    pub set: Arc<PolicySet>,
+    pub compiled: Arc<Compiled>,
+    pub vars: Variables,
+}
+
+/// Resolves the caller: `None` for an administrator (nothing is restricted).
+pub async fn for_caller(
+    cache: &AccessCache,
+    db: &Db,
+    user: Option<&str>,
+    role: Option<&str>,
+    admin: bool,
+) -> Result<Option<CallerAccess>, DbError> {
+    if admin {
+        return Ok(None);
+    }
+    let set = cache.policy_set(db, user, role).await?;
+    if set.admin {
+        return Ok(None);
+    }
+    let compiled = cache.compiled(db, &set).await?;
+    let vars = Variables {
+        user: user.map(str::to_string),
+        role: role.map(str::to_string),
+        roles: set.roles.clone(),
+        policies: set.policies.clone(),
+    };
+    Ok(Some(CallerAccess {
+        set,
+        compiled,
+        vars,
+    }))
+}
+
+/// Which of the two snapshots a collection lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchemaKind {
+    User,
+    System,
+}
+
+impl CallerAccess {
+    pub fn permissions(&self) -> &Permissions {
+        &self.compiled.permissions
+    }
+
+    fn views(&self, generation: u64, user: Arc<Schema>, system: Arc<Schema>) -> Arc<Views> {
+        let mut slot = self.compiled.views.lock().expect("access views");
+        if let Some(v) = slot.as_ref().filter(|v| v.generation == generation) {
+            return v.clone();
+        }
+        let p = &self.compiled.permissions;
+        let views = Arc::new(Views {
+            generation,
+            user: Arc::new(view::readable_schema(&user, p)),
+            system: Arc::new(view::readable_schema(&system, p)),
+            rows_user: Arc::new(view::row_views(&user, p)),
+            rows_system: Arc::new(view::row_views(&system, p)),
+            user_full: user,
+            system_full: system,
+        });
+        *slot = Some(views.clone());
+        views
+    }
+
+    /// The schema to compile a read against and the row rules to apply, for a
+    /// collection of `kind`.
+    pub fn read_view(
+        &self,
+        kind: SchemaKind,
+        generation: u64,
+        user: Arc<Schema>,
+        system: Arc<Schema>,
+    ) -> (Arc<Schema>, Arc<ReadAccess>) {
+        let v = self.views(generation, user, system);
+        let (schema, full, rows) = match kind {
+            SchemaKind::User => (&v.user, &v.user_full, &v.rows_user),
+            SchemaKind::System => (&v.system, &v.system_full, &v.rows_system),
+        };
+        let rows = if self.compiled.uses_variables {
+            Arc::new(view::substitute(rows, &self.vars))
+        } else {
+            rows.clone()
+        };
+        (
+            schema.clone(),
+            Arc::new(ReadAccess {
+                full: full.clone(),
+                rows,
+            }),
+        )
+    }
+}
