@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod access_matrix;
 mod auth;
 mod collections;
 mod events;

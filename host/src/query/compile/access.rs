@@ -139,6 +139,18 @@ impl<'s> Compiler<'s> {
     }
 }
 
+/// The collection a field of `collection` leads to in the unrestricted schema, when the
+/// caller's schema has no such relation (the related collection is not readable).
+pub(super) fn hidden_relation(
+    full: Option<&Schema>,
+    collection: &Collection,
+    field: &str,
+) -> Option<String> {
+    let full = full?;
+    let c = full.collection(&collection.name)?;
+    super::Relation::of(full, c, field).map(|r| r.related().name.clone())
+}
+
 fn never(d: Dialect) -> Sql {
     let mut s = Sql::new(d);
     s.push("1 = 0");

@@ -348,6 +348,7 @@ impl<'s> Compiler<'s> {
         let node = select::Resolver {
             schema: self.schema,
             max_depth: self.max_depth,
+            full: self.access.map(|a| &*a.full),
         }
         .resolve(c, query)?;
         let alias = self.alias();
@@ -364,7 +365,7 @@ impl<'s> Compiler<'s> {
             .push("SELECT ")
             .push(&alias)
             .push(".* FROM ")
-            .ident(&c.name)
+            .append(&self.source(c))
             .push(" ")
             .push(&alias);
         inner.append(&where_);
@@ -385,15 +386,18 @@ impl<'s> Compiler<'s> {
         });
         out.push(" AS data");
         if query.meta.contains(&Meta::TotalCount) {
+            let a = self.alias();
             out.push(", (SELECT COUNT(*) FROM ")
-                .ident(&c.name)
+                .append(&self.source(c))
+                .push(" ")
+                .push(&a)
                 .push(") AS total_count");
         }
         if query.meta.contains(&Meta::FilterCount) {
             let a = self.alias();
             let w = self.where_clause(c, &a, query)?;
             out.push(", (SELECT COUNT(*) FROM ")
-                .ident(&c.name)
+                .append(&self.source(c))
                 .push(" ")
                 .push(&a)
                 .append(&w)
@@ -571,7 +575,7 @@ impl<'s> Compiler<'s> {
             out.push("(SELECT ")
                 .append(&inner)
                 .push(" FROM ")
-                .ident(&target.name)
+                .append(&self.source(target))
                 .push(" ")
                 .push(&a)
                 .push(" WHERE ")
@@ -603,7 +607,7 @@ impl<'s> Compiler<'s> {
                     out.push("(SELECT ")
                         .append(&inner)
                         .push(" FROM ")
-                        .ident(&related.name)
+                        .append(&self.source(related))
                         .push(" ")
                         .push(&a);
                     out.push(" WHERE ").push(&rel.join(d, alias, &a)).push(")");
@@ -655,7 +659,7 @@ impl<'s> Compiler<'s> {
                     sub.push("SELECT ")
                         .append(&obj)
                         .push(" FROM ")
-                        .ident(&relation.related().name)
+                        .append(&self.source(relation.related()))
                         .push(" ")
                         .push(&a);
                     sub.push(" WHERE ").push(&relation.join(d, alias, &a));
@@ -724,7 +728,7 @@ impl<'s> Compiler<'s> {
                     .push(" THEN (SELECT ")
                     .append(&obj)
                     .push(" FROM ")
-                    .ident(&target.name)
+                    .append(&self.source(target))
                     .push(" ")
                     .push(&a)
                     .push(" WHERE ")
@@ -777,7 +781,7 @@ impl<'s> Compiler<'s> {
                     sub.push(" LIMIT 18446744073709551615 OFFSET ").bind(offset);
                 }
                 sub.push("), JSON_ARRAY()) FROM ")
-                    .ident(&child.name)
+                    .append(&self.source(child))
                     .push(" ")
                     .push(a)
                     .append(&where_);
@@ -792,7 +796,7 @@ impl<'s> Compiler<'s> {
                     .append(&order);
                 inner
                     .push(") AS n FROM ")
-                    .ident(&child.name)
+                    .append(&self.source(child))
                     .push(" ")
                     .push(a)
                     .append(&where_);
