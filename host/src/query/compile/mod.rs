@@ -386,12 +386,13 @@ impl<'s> Compiler<'s> {
         });
         out.push(" AS data");
         if query.meta.contains(&Meta::TotalCount) {
-            let a = self.alias();
-            out.push(", (SELECT COUNT(*) FROM ")
-                .append(&self.source(c))
-                .push(" ")
-                .push(&a)
-                .push(") AS total_count");
+            out.push(", (SELECT COUNT(*) FROM ").append(&self.source(c));
+            if self.access.is_some() {
+                // The caller's view is a derived table, which needs a name.
+                let a = self.alias();
+                out.push(" ").push(&a);
+            }
+            out.push(") AS total_count");
         }
         if query.meta.contains(&Meta::FilterCount) {
             let a = self.alias();
