@@ -831,3 +831,6 @@ fn join_path(path: &str, key: &str) -> String {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod access_tests;

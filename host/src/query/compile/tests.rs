@@ -20,7 +20,7 @@ fn column(name: &str, base: &str) -> RawColumn {
     }
 }
 
-fn schema(d: Dialect) -> Schema {
+pub(super) fn schema(d: Dialect) -> Schema {
     let table = |name: &str, cols: Vec<RawColumn>| RawTable {
         name: name.into(),
         columns: cols,
