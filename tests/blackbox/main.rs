@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod access_endpoints;
 mod access_matrix;
 mod auth;
 mod collections;

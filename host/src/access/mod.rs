@@ -57,6 +57,8 @@ type PolicyKey = (Option<String>, Option<String>);
 pub struct AccessCache {
     policies: Mutex<HashMap<PolicyKey, (Arc<PolicySet>, Instant)>>,
     compiled: Mutex<HashMap<Vec<String>, Arc<Compiled>>>,
+    /// Counts the clears: part of the cache key modules use for a caller's schema view.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 impl AccessCache {
@@ -65,6 +67,13 @@ impl AccessCache {
     pub fn clear(&self) {
         self.policies.lock().expect("access cache").clear();
         self.compiled.lock().expect("access cache").clear();
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    /// Changes whenever permissions may have changed.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
     }
 
     async fn policy_set(

@@ -274,6 +274,18 @@ impl From<ApiError> for rectus_sdk::HostError {
     }
 }
 
+/// A host call made by a route (invites create users through the items service).
+impl From<rectus_sdk::HostError> for ApiError {
+    fn from(e: rectus_sdk::HostError) -> Self {
+        ApiError {
+            status: StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            code: e.code,
+            message: e.message,
+            extensions: e.extensions,
+        }
+    }
+}
+
 /// The failing change's own error, naming the step in `extensions.step`.
 impl From<ApplyError> for ApiError {
     fn from(e: ApplyError) -> Self {

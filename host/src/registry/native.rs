@@ -351,36 +351,83 @@ impl Host for NativeHost {
         schema.collection(&name).is_some_and(|c| c.is_singleton())
     }
 
-    /// User and system collections (`directus_*`) together. Until access control decides
-    /// per collection and field, an administrator sees everything and anyone else nothing.
+    /// User and system collections (`directus_*`) together, as far as the caller may read
+    /// them, with the fields it may use per action. The hash changes with the schema
+    /// generation, the access generation (any change to permissions) and the caller's
+    /// policy set.
     async fn schema(&self, ctx: &Context) -> Result<SchemaView, HostError> {
         let generation = self.state.schema.generation();
-        if !ctx.admin {
-            return Ok(SchemaView {
-                hash: format!("{generation}:none"),
-                snapshot: json!({"collections": [], "fields": [], "relations": []}),
-                permissions: json!({}),
-            });
-        }
-        let (user, system) = (self.state.schema.current(), self.state.schema.system());
+        let access = self.access(ctx).await?;
+        let (user, system) = match &access {
+            None => (self.state.schema.current(), self.state.schema.system()),
+            Some(a) => (
+                a.read_view(
+                    SchemaKind::User,
+                    generation,
+                    self.state.schema.current(),
+                    self.state.schema.system(),
+                )
+                .0,
+                a.read_view(
+                    SchemaKind::System,
+                    generation,
+                    self.state.schema.current(),
+                    self.state.schema.system(),
+                )
+                .0,
+            ),
+        };
+        let served = |name: &str| {
+            system::SERVED
+                .iter()
+                .find(|(_, t)| *t == name)
+                .map(|(c, _)| c.to_string())
+                .unwrap_or_else(|| name.to_string())
+        };
         let (mut collections, mut fields, mut relations) = (Vec::new(), Vec::new(), Vec::new());
         let mut permissions = serde_json::Map::new();
+        let full = [self.state.schema.current(), self.state.schema.system()];
         for schema in [&user, &system] {
             for c in schema.collections.values() {
                 collections.push(c.to_api());
                 fields.extend(c.fields.values().map(|f| f.to_api()));
-                let all = json!(["*"]);
-                let actions = if system::READ_ONLY.contains(&c.name.as_str()) {
-                    json!({"read": all})
-                } else {
-                    json!({"create": all, "read": all, "update": all, "delete": all})
-                };
-                permissions.insert(c.name.clone(), actions);
             }
             relations.extend(schema.relations.iter().map(|r| r.to_api()));
         }
+        for schema in &full {
+            for c in schema.collections.values() {
+                let mut actions = serde_json::Map::new();
+                for action in [Action::Create, Action::Read, Action::Update, Action::Delete] {
+                    if system::READ_ONLY.contains(&served(&c.name).as_str())
+                        && action != Action::Read
+                    {
+                        continue;
+                    }
+                    let fields = match &access {
+                        None => json!(["*"]),
+                        Some(a) => match a.permissions().get(&c.name, action) {
+                            Some(rules) => rules.fields().to_json(),
+                            None => continue,
+                        },
+                    };
+                    actions.insert(action.name().to_string(), fields);
+                }
+                if !actions.is_empty() {
+                    permissions.insert(served(&c.name), Json::Object(actions));
+                }
+            }
+        }
+        let who = match &access {
+            None => "admin".to_string(),
+            Some(a) => {
+                use std::hash::{Hash, Hasher};
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                a.set.policies.hash(&mut h);
+                format!("{}:{:x}", self.state.access.generation(), h.finish())
+            }
+        };
         Ok(SchemaView {
-            hash: format!("{generation}:admin"),
+            hash: format!("{generation}:{who}"),
             snapshot: json!({"collections": collections, "fields": fields, "relations": relations}),
             permissions: Json::Object(permissions),
         })
