@@ -16,10 +16,10 @@ use std::cmp::Ordering;
 pub struct ValidationFailure {
     pub field: String,
     /// The operator without its underscore (`gt`, `regex` …).
-    pub kind: String,
+    pub kind: &'static str,
     pub text: String,
     /// `("valid", 5)` and the like, for the error's extensions.
-    pub detail: Option<(&'static str, Json)>,
+    pub detail: Option<Box<(&'static str, Json)>>,
 }
 
 pub fn check(
@@ -108,9 +108,9 @@ fn check_op(
     let want = resolved(want, now);
     let fail = |text: String, detail: Option<(&'static str, Json)>| ValidationFailure {
         field: field.to_string(),
-        kind: op.name().trim_start_matches('_').to_string(),
+        kind: op.name().trim_start_matches('_'),
         text,
-        detail,
+        detail: detail.map(Box::new),
     };
     let shown = |v: &Json| as_text(v).unwrap_or_else(|| v.to_string());
     let list = |v: &Json| v.as_array().cloned().unwrap_or_else(|| vec![v.clone()]);

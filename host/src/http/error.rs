@@ -239,7 +239,8 @@ impl From<crate::access::writes::AccessError> for ApiError {
                     .with("field", v.field)
                     .with("path", Json::Array(Vec::new()))
                     .with("type", v.kind);
-                if let Some((key, value)) = v.detail {
+                if let Some(detail) = v.detail {
+                    let (key, value) = *detail;
                     err = err.with(key, value);
                 }
                 err
