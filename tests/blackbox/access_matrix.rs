@@ -515,3 +515,76 @@ async fn no_privilege_escalation(kind: Kind) {
         .assert_ok();
 }
 on_every_db!(no_privilege_escalation_on_every_db, no_privilege_escalation);
+
+/// `$CURRENT_USER.<field>` in a permission filter: the caller's own value.
+async fn current_user_fields(kind: Kind) {
+    let (db, server) = setup(kind).await;
+    let (_, token) = user_with(
+        &server,
+        "varuser",
+        vec![
+            json!({"collection": "customers", "action": "read", "fields": ["id", "name"],
+                    "permissions": {"email": {"_eq": "$CURRENT_USER.email"}}}),
+        ],
+    )
+    .await;
+    db.exec("UPDATE customers SET email = 'varuser@example.com' WHERE id = 2")
+        .await;
+    let c = server.as_token(Some(&token));
+    assert_eq!(
+        data(&c, "/items/customers").await,
+        json!([{"id": 2, "name": "Bob"}]),
+        "{kind:?}"
+    );
+    // Anonymous: `$CURRENT_USER.email` is null, which no customer's email equals.
+    server
+        .anonymous()
+        .get("/items/customers")
+        .await
+        .assert_error(403, "FORBIDDEN");
+}
+on_every_db!(current_user_fields_on_every_db, current_user_fields);
+
+/// Many-to-any items of a collection the caller may not read stay raw keys, and rows of a
+/// readable one outside its rule are not there; filters through them agree.
+async fn many_to_any_under_permissions(kind: Kind) {
+    let (_db, server) = crate::m2a::setup(kind).await;
+    let (_, token) = user_with(
+        &server,
+        "m2a",
+        vec![
+            json!({"collection": "pages", "action": "read", "fields": "*"}),
+            json!({"collection": "pages_sections", "action": "read", "fields": "*"}),
+            json!({"collection": "headings", "action": "read", "fields": "*", "permissions": {"title": {"_eq": "Welcome"}}}),
+        ],
+    )
+    .await;
+    let c = server.as_token(Some(&token));
+    let r = c
+        .get("/items/pages?fields=id,sections.item.*&filter[id][_in]=1,2&sort=id")
+        .await;
+    let text = r.assert_ok().to_string();
+    assert!(text.contains("Welcome"), "{kind:?}: {text}");
+    for hidden in ["About us", "Hello world", "We make things"] {
+        assert!(!text.contains(hidden), "{kind:?}: {hidden} leaked: {text}");
+    }
+    c.get("/items/pages?filter[sections][item:texts][body][_contains]=Hello")
+        .await
+        .assert_error(403, "FORBIDDEN");
+    let r = data(
+        &c,
+        "/items/pages?filter[sections][item:headings][title][_eq]=About us",
+    )
+    .await;
+    assert_eq!(r, json!([]), "{kind:?}");
+    let r = data(
+        &c,
+        "/items/pages?fields=id&filter[sections][item:headings][title][_eq]=Welcome",
+    )
+    .await;
+    assert_eq!(r, json!([{"id": 1}]), "{kind:?}");
+}
+on_every_db!(
+    many_to_any_under_permissions_on_every_db,
+    many_to_any_under_permissions
+);

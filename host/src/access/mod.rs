@@ -37,6 +37,8 @@ const MAX_ENTRIES: usize = 10_000;
 pub struct Compiled {
     pub permissions: Permissions,
     uses_variables: bool,
+    /// The caller fields the permissions name (`$CURRENT_USER.email` …).
+    field_paths: Vec<String>,
     views: Mutex<Option<Arc<Views>>>,
 }
 
@@ -56,6 +58,8 @@ type PolicyKey = (Option<String>, Option<String>);
 #[derive(Default)]
 pub struct AccessCache {
     policies: Mutex<HashMap<PolicyKey, (Arc<PolicySet>, Instant)>>,
+    /// The caller's user and role fields that permissions name, per caller.
+    fields: Mutex<HashMap<PolicyKey, (Arc<HashMap<String, serde_json::Value>>, Instant)>>,
     compiled: Mutex<HashMap<Vec<String>, Arc<Compiled>>>,
     /// Counts the clears: part of the cache key modules use for a caller's schema view.
     generation: std::sync::atomic::AtomicU64,
@@ -66,6 +70,7 @@ impl AccessCache {
     /// permissions.
     pub fn clear(&self) {
         self.policies.lock().expect("access cache").clear();
+        self.fields.lock().expect("access cache").clear();
         self.compiled.lock().expect("access cache").clear();
         self.generation
             .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
@@ -97,6 +102,67 @@ impl AccessCache {
         Ok(set)
     }
 
+    /// The values of `paths` for this caller, cached like its policy set.
+    async fn field_values(
+        &self,
+        db: &Db,
+        user: Option<&str>,
+        role: Option<&str>,
+        paths: &[String],
+    ) -> Result<Arc<HashMap<String, serde_json::Value>>, DbError> {
+        let key = (user.map(str::to_string), role.map(str::to_string));
+        if let Some((values, at)) = self.fields.lock().expect("access cache").get(&key) {
+            if at.elapsed() < POLICY_TTL {
+                return Ok(values.clone());
+            }
+        }
+        let mut values = HashMap::new();
+        for (prefix, table, id) in [
+            ("$CURRENT_USER.", &crate::system::tables::USERS, user),
+            ("$CURRENT_ROLE.", &crate::system::tables::ROLES, role),
+        ] {
+            let Some(id) = id else { continue };
+            let columns = (table.columns)();
+            // Only real, non-secret columns: names come from permissions, identifiers
+            // only from the table's declaration.
+            let wanted: Vec<&str> = paths
+                .iter()
+                .filter_map(|p| p.strip_prefix(prefix))
+                .filter(|f| !matches!(*f, "password" | "token" | "tfa_secret" | "auth_data"))
+                .filter(|f| columns.iter().any(|c| c.name == *f))
+                .collect();
+            if wanted.is_empty() {
+                continue;
+            }
+            let mut sql = db.sql();
+            sql.push("SELECT ");
+            for (i, f) in wanted.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.ident(f).push(" AS ").ident(f);
+            }
+            sql.push(" FROM ")
+                .ident(table.name)
+                .push(" WHERE ")
+                .ident("id")
+                .push(" = ")
+                .bind_cast(id, Some("uuid"));
+            if let Some(row) = db.fetch_optional(&sql).await? {
+                for (k, v) in row {
+                    values.insert(format!("{prefix}{k}"), v);
+                }
+            }
+        }
+        let values = Arc::new(values);
+        let mut map = self.fields.lock().expect("access cache");
+        if map.len() >= MAX_ENTRIES {
+            map.clear();
+        }
+        map.insert(key, (values.clone(), Instant::now()));
+        Ok(values)
+    }
+
     async fn compiled(&self, db: &Db, set: &PolicySet) -> Result<Arc<Compiled>, DbError> {
         if let Some(c) = self
             .compiled
@@ -110,6 +176,7 @@ impl AccessCache {
         let permissions = Permissions::from_rows(&rows);
         let compiled = Arc::new(Compiled {
             uses_variables: permissions.uses_variables(),
+            field_paths: permissions.field_paths().into_iter().collect(),
             permissions,
             views: Mutex::new(None),
         });
@@ -145,11 +212,20 @@ pub async fn for_caller(
         return Ok(None);
     }
     let compiled = cache.compiled(db, &set).await?;
+    let fields = if compiled.field_paths.is_empty() {
+        HashMap::new()
+    } else {
+        (*cache
+            .field_values(db, user, role, &compiled.field_paths)
+            .await?)
+            .clone()
+    };
     let vars = Variables {
         user: user.map(str::to_string),
         role: role.map(str::to_string),
         roles: set.roles.clone(),
         policies: set.policies.clone(),
+        fields,
     };
     Ok(Some(CallerAccess {
         set,

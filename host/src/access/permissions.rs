@@ -266,6 +266,31 @@ impl Permissions {
         self.by_collection.get(collection)?.get(&action)
     }
 
+    /// The `$CURRENT_USER.<field>` / `$CURRENT_ROLE.<field>` paths any rule, validation or
+    /// preset names.
+    pub fn field_paths(&self) -> std::collections::BTreeSet<String> {
+        let mut out = std::collections::BTreeSet::new();
+        for a in self.by_collection.values().flat_map(|a| a.values()) {
+            for f in a
+                .rules
+                .iter()
+                .filter_map(|r| r.filter.as_ref())
+                .chain(a.validations.iter())
+            {
+                super::variables::field_paths(f, &mut out);
+            }
+            for v in a.presets.values() {
+                if let Some(s) = v
+                    .as_str()
+                    .filter(|s| s.starts_with("$CURRENT_USER.") || s.starts_with("$CURRENT_ROLE."))
+                {
+                    out.insert(s.to_string());
+                }
+            }
+        }
+        out
+    }
+
     /// Whether any filter names a `$CURRENT_…` variable (then reads substitute per caller).
     pub fn uses_variables(&self) -> bool {
         self.by_collection

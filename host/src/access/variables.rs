@@ -2,9 +2,14 @@
 //! `$CURRENT_ROLES` (the role and its ancestors) and `$CURRENT_POLICIES`, replaced by the
 //! caller's values before a filter is compiled (`$NOW` is the compiler's, as in queries).
 //! Anonymous callers have `null` for the user and role, as in Directus.
+//!
+//! A field of the caller's user or role (`$CURRENT_USER.email`, `$CURRENT_ROLE.name`) is
+//! looked up once per caller (see `access::for_caller`); deeper paths
+//! (`$CURRENT_USER.avatar.filesize`) are not resolved and leave the rule matching nothing.
 
 use crate::query::{Condition, Filter};
 use serde_json::Value as Json;
+use std::collections::{BTreeSet, HashMap};
 
 /// The caller's values for the variables.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -13,6 +18,8 @@ pub struct Variables {
     pub role: Option<String>,
     pub roles: Vec<String>,
     pub policies: Vec<String>,
+    /// `$CURRENT_USER.<field>` / `$CURRENT_ROLE.<field>` → the caller's value.
+    pub fields: HashMap<String, Json>,
 }
 
 impl Variables {
@@ -22,6 +29,16 @@ impl Variables {
             "$CURRENT_ROLE" => self.role.clone().map(Json::from).unwrap_or(Json::Null),
             "$CURRENT_ROLES" => Json::from(self.roles.clone()),
             "$CURRENT_POLICIES" => Json::from(self.policies.clone()),
+            path if path.contains('.') => {
+                if let Some(v) = self.fields.get(path) {
+                    return Some(v.clone());
+                }
+                // Anonymous, or an unknown field: no value.
+                if path.starts_with("$CURRENT_USER.") || path.starts_with("$CURRENT_ROLE.") {
+                    return Some(Json::Null);
+                }
+                return None;
+            }
             _ => return None,
         })
     }
@@ -61,6 +78,28 @@ impl Variables {
                 },
             },
         }
+    }
+}
+
+/// The `$CURRENT_USER.<field>` / `$CURRENT_ROLE.<field>` paths a filter names.
+pub fn field_paths(f: &Filter, out: &mut BTreeSet<String>) {
+    fn value(v: &Json, out: &mut BTreeSet<String>) {
+        match v {
+            Json::String(s)
+                if s.starts_with("$CURRENT_USER.") || s.starts_with("$CURRENT_ROLE.") =>
+            {
+                out.insert(s.clone());
+            }
+            Json::Array(items) => items.iter().for_each(|i| value(i, out)),
+            _ => {}
+        }
+    }
+    match f {
+        Filter::And(items) | Filter::Or(items) => items.iter().for_each(|i| field_paths(i, out)),
+        Filter::Field { condition, .. } => match condition {
+            Condition::Ops(ops) => ops.iter().for_each(|(_, v)| value(v, out)),
+            Condition::Related(i) | Condition::Some(i) | Condition::None(i) => field_paths(i, out),
+        },
     }
 }
 
@@ -120,6 +159,27 @@ mod tests {
         .unwrap();
         assert_eq!(g, want);
         assert!(!mentions_variables(&want));
+    }
+
+    #[test]
+    fn fields_of_the_user() {
+        let f = parse_filter(&json!({"email": {"_eq": "$CURRENT_USER.email"}, "team": {"_eq": "$CURRENT_ROLE.name"}}), false).unwrap();
+        let mut paths = BTreeSet::new();
+        field_paths(&f, &mut paths);
+        assert_eq!(
+            paths.into_iter().collect::<Vec<_>>(),
+            vec!["$CURRENT_ROLE.name", "$CURRENT_USER.email"]
+        );
+        let vars = Variables {
+            fields: [("$CURRENT_USER.email".to_string(), json!("a@b.c"))].into(),
+            ..Default::default()
+        };
+        let want = parse_filter(
+            &json!({"email": {"_eq": "a@b.c"}, "team": {"_eq": null}}),
+            false,
+        )
+        .unwrap();
+        assert_eq!(vars.apply(&f), want);
     }
 
     #[test]
