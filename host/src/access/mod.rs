@@ -57,7 +57,7 @@ type PolicyKey = (Option<String>, Option<String>);
 
 #[derive(Default)]
 pub struct AccessCache {
-    policies: Mutex<HashMap<PolicyKey, (Arc<PolicySet>, Instant)>>,
+    policies: Mutex<HashMap<PolicyKey, (Arc<policies::Resolved>, Instant)>>,
     /// The caller's user and role fields that permissions name, per caller.
     fields: Mutex<HashMap<PolicyKey, (Arc<HashMap<String, serde_json::Value>>, Instant)>>,
     compiled: Mutex<HashMap<Vec<String>, Arc<Compiled>>>,
@@ -81,12 +81,12 @@ impl AccessCache {
         self.generation.load(std::sync::atomic::Ordering::Acquire)
     }
 
-    async fn policy_set(
+    async fn resolved(
         &self,
         db: &Db,
         user: Option<&str>,
         role: Option<&str>,
-    ) -> Result<Arc<PolicySet>, DbError> {
+    ) -> Result<Arc<policies::Resolved>, DbError> {
         let key = (user.map(str::to_string), role.map(str::to_string));
         if let Some((set, at)) = self.policies.lock().expect("access cache").get(&key) {
             if at.elapsed() < POLICY_TTL {
@@ -196,18 +196,21 @@ pub struct CallerAccess {
     pub vars: Variables,
 }
 
-/// Resolves the caller: `None` for an administrator (nothing is restricted).
+/// Resolves the caller making a request from `ip` (policies with `ip_access` apply only
+/// from their addresses; an unknown address matches none): `None` for an administrator
+/// (nothing is restricted).
 pub async fn for_caller(
     cache: &AccessCache,
     db: &Db,
     user: Option<&str>,
     role: Option<&str>,
     admin: bool,
+    ip: Option<&str>,
 ) -> Result<Option<CallerAccess>, DbError> {
     if admin {
         return Ok(None);
     }
-    let set = cache.policy_set(db, user, role).await?;
+    let set = Arc::new(cache.resolved(db, user, role).await?.for_ip(ip));
     if set.admin {
         return Ok(None);
     }

@@ -21,6 +21,74 @@ pub struct PolicySet {
     pub app: bool,
 }
 
+/// One linked policy before the request's IP is considered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Linked {
+    pub id: String,
+    pub admin: bool,
+    pub app: bool,
+    /// `ip_access`: the addresses or CIDR ranges the policy applies from (empty: any).
+    pub ip_access: Vec<String>,
+}
+
+/// The policies linked to a caller, in application order, and its role chain.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Resolved {
+    pub roles: Vec<String>,
+    pub linked: Vec<Linked>,
+}
+
+impl Resolved {
+    /// The policies that apply to a request from `ip`: a policy with an `ip_access` list
+    /// applies only from a listed address (and not when the address is unknown).
+    pub fn for_ip(&self, ip: Option<&str>) -> PolicySet {
+        let ip: Option<std::net::IpAddr> = ip.and_then(|i| i.parse().ok());
+        let mut set = PolicySet {
+            roles: self.roles.clone(),
+            ..Default::default()
+        };
+        for p in &self.linked {
+            if !p.ip_access.is_empty()
+                && !ip.is_some_and(|ip| p.ip_access.iter().any(|r| ip_matches(r, ip)))
+            {
+                continue;
+            }
+            set.admin |= p.admin;
+            set.app |= p.app;
+            set.policies.push(p.id.clone());
+        }
+        set
+    }
+}
+
+/// Whether `ip` is `range`: an address, or `address/prefix`.
+fn ip_matches(range: &str, ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    let (addr, prefix) = match range.trim().split_once('/') {
+        Some((a, p)) => (a, p.parse::<u32>().ok()),
+        None => (range.trim(), None),
+    };
+    let Ok(net) = addr.parse::<IpAddr>() else {
+        return false;
+    };
+    let to_v6 = |ip: IpAddr| match ip {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+        IpAddr::V6(v6) => v6,
+    };
+    let (bits, offset) = match net {
+        IpAddr::V4(_) => (prefix.unwrap_or(32).min(32), 96),
+        IpAddr::V6(_) => (prefix.unwrap_or(128).min(128), 0),
+    };
+    let total = bits + offset;
+    let (a, b) = (u128::from(to_v6(net)), u128::from(to_v6(ip)));
+    let mask = if total == 0 {
+        0
+    } else {
+        u128::MAX << (128 - total)
+    };
+    a & mask == b & mask
+}
+
 fn text(row: &Row, key: &str) -> Option<String> {
     match row.get(key)? {
         Json::String(s) => Some(s.to_lowercase()),
@@ -69,11 +137,7 @@ async fn role_chain(db: &Db, role: &str) -> Result<Vec<String>, DbError> {
     Ok(chain)
 }
 
-pub async fn resolve(
-    db: &Db,
-    user: Option<&str>,
-    role: Option<&str>,
-) -> Result<PolicySet, DbError> {
+pub async fn resolve(db: &Db, user: Option<&str>, role: Option<&str>) -> Result<Resolved, DbError> {
     let roles = match role {
         Some(r) => role_chain(db, r).await?,
         None => Vec::new(),
@@ -87,7 +151,9 @@ pub async fn resolve(
         .ident("admin_access")
         .push(" AS admin_access, p.")
         .ident("app_access")
-        .push(" AS app_access FROM ")
+        .push(" AS app_access, p.")
+        .ident("ip_access")
+        .push(" AS ip_access FROM ")
         .ident("rectus_access")
         .push(" a JOIN ")
         .ident("rectus_policies")
@@ -127,19 +193,32 @@ pub async fn resolve(
     };
     let mut ordered: Vec<&Row> = rows.iter().collect();
     ordered.sort_by_key(|r| rank(r));
-    let mut set = PolicySet {
+    let mut out = Resolved {
         roles,
-        ..Default::default()
+        linked: Vec::new(),
     };
     for r in ordered {
         let Some(p) = text(r, "policy") else { continue };
-        set.admin |= truthy(r.get("admin_access"));
-        set.app |= truthy(r.get("app_access"));
-        if !set.policies.contains(&p) {
-            set.policies.push(p);
+        if out.linked.iter().any(|l| l.id == p) {
+            continue;
         }
+        let ip_access = match r.get("ip_access") {
+            Some(Json::String(s)) => s
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+            _ => Vec::new(),
+        };
+        out.linked.push(Linked {
+            id: p,
+            admin: truthy(r.get("admin_access")),
+            app: truthy(r.get("app_access")),
+            ip_access,
+        });
     }
-    Ok(set)
+    Ok(out)
 }
 
 /// The permission rows of `policies`, in the policies' order, collections named as in
@@ -208,4 +287,40 @@ pub async fn permission_rows(db: &Db, policies: &[String]) -> Result<Vec<Permiss
     }
     out.sort_by_key(|(rank, _)| *rank);
     Ok(out.into_iter().map(|(_, r)| r).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn linked(id: &str, admin: bool, ip: &[&str]) -> Linked {
+        Linked {
+            id: id.into(),
+            admin,
+            app: false,
+            ip_access: ip.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn ip_access_limits_policies() {
+        let r = Resolved {
+            roles: vec![],
+            linked: vec![
+                linked("open", false, &[]),
+                linked("office", true, &["10.0.0.0/8", "192.168.1.7"]),
+                linked("v6", false, &["2001:db8::/32"]),
+            ],
+        };
+        let at = |ip: Option<&str>| r.for_ip(ip).policies;
+        assert_eq!(at(Some("10.1.2.3")), vec!["open", "office"]);
+        assert!(r.for_ip(Some("10.1.2.3")).admin);
+        assert_eq!(at(Some("192.168.1.7")), vec!["open", "office"]);
+        assert_eq!(at(Some("192.168.1.8")), vec!["open"]);
+        assert_eq!(at(Some("2001:db8::1")), vec!["open", "v6"]);
+        assert_eq!(at(None), vec!["open"]);
+        assert!(!r.for_ip(None).admin);
+        assert!(ip_matches("0.0.0.0/0", "8.8.8.8".parse().unwrap()));
+        assert!(!ip_matches("not-an-ip", "8.8.8.8".parse().unwrap()));
+    }
 }

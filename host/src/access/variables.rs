@@ -136,6 +136,7 @@ mod tests {
             role: Some("r2".into()),
             roles: vec!["r1".into(), "r2".into()],
             policies: vec!["p".into()],
+            ..Default::default()
         };
         let f = parse_filter(
             &json!({"_and": [

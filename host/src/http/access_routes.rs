@@ -9,10 +9,11 @@ use crate::access::permissions::{Action, Fields};
 use crate::access::{self};
 use crate::app::AppState;
 use crate::schema::system;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Map, Value};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub fn routes() -> Router<Arc<AppState>> {
@@ -31,6 +32,7 @@ pub fn served_name(name: &str) -> &str {
 async fn permissions_me(
     State(state): State<Arc<AppState>>,
     Caller(caller): Caller,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
 ) -> Result<Json<Value>, ApiError> {
     if caller.user.is_none() {
         return Err(ApiError::forbidden());
@@ -41,6 +43,7 @@ async fn permissions_me(
         caller.user.as_deref(),
         caller.role.as_deref(),
         caller.admin,
+        Some(&peer.ip().to_string()),
     )
     .await?;
     let (user, sys) = (state.schema.current(), state.schema.system());

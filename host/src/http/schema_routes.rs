@@ -11,11 +11,12 @@ use crate::app::AppState;
 use crate::auth::Accountability;
 use crate::schema::service::SchemaError;
 use crate::schema::Schema;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value as Json_};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub fn routes() -> Router<Arc<AppState>> {
@@ -82,13 +83,19 @@ fn field_in(schema: &Schema, collection: &str, field: &str) -> Result<Json_, Api
 
 /// The user schema as the caller may see it: all of it for an administrator, else the
 /// collections, fields and relations it may read.
-async fn visible(s: &AppState, caller: &Accountability) -> Result<Arc<Schema>, ApiError> {
+async fn visible(
+    s: &AppState,
+    caller: &Accountability,
+    peer: SocketAddr,
+) -> Result<Arc<Schema>, ApiError> {
+    let ip = peer.ip().to_string();
     let access = crate::access::for_caller(
         &s.access,
         &s.db,
         caller.user.as_deref(),
         caller.role.as_deref(),
         caller.admin,
+        Some(&ip),
     )
     .await?;
     Ok(match access {
@@ -256,8 +263,12 @@ fn data(v: Json_) -> Json<Json_> {
     Json(json!({ "data": v }))
 }
 
-async fn list_collections(State(s): State<Arc<AppState>>, Caller(caller): Caller) -> Data {
-    let schema = visible(&s, &caller).await?;
+async fn list_collections(
+    State(s): State<Arc<AppState>>,
+    Caller(caller): Caller,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+) -> Data {
+    let schema = visible(&s, &caller, peer).await?;
     Ok(data(
         schema.collections.values().map(|c| c.to_api()).collect(),
     ))
@@ -266,13 +277,21 @@ async fn list_collections(State(s): State<Arc<AppState>>, Caller(caller): Caller
 async fn read_collection(
     State(s): State<Arc<AppState>>,
     Caller(caller): Caller,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(name): Path<String>,
 ) -> Data {
-    Ok(data(collection_in(&*visible(&s, &caller).await?, &name)?))
+    Ok(data(collection_in(
+        &*visible(&s, &caller, peer).await?,
+        &name,
+    )?))
 }
 
-async fn list_all_fields(State(s): State<Arc<AppState>>, Caller(caller): Caller) -> Data {
-    let schema = visible(&s, &caller).await?;
+async fn list_all_fields(
+    State(s): State<Arc<AppState>>,
+    Caller(caller): Caller,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+) -> Data {
+    let schema = visible(&s, &caller, peer).await?;
     Ok(data(
         schema
             .collections
@@ -285,9 +304,10 @@ async fn list_all_fields(State(s): State<Arc<AppState>>, Caller(caller): Caller)
 async fn list_fields(
     State(s): State<Arc<AppState>>,
     Caller(caller): Caller,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(name): Path<String>,
 ) -> Data {
-    let schema = visible(&s, &caller).await?;
+    let schema = visible(&s, &caller, peer).await?;
     let c = crate::schema::service::collection_of(&schema, &name)?;
     Ok(data(c.fields.values().map(|f| f.to_api()).collect()))
 }
@@ -295,22 +315,28 @@ async fn list_fields(
 async fn read_field(
     State(s): State<Arc<AppState>>,
     Caller(caller): Caller,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path((c, f)): Path<(String, String)>,
 ) -> Data {
-    Ok(data(field_in(&*visible(&s, &caller).await?, &c, &f)?))
+    Ok(data(field_in(&*visible(&s, &caller, peer).await?, &c, &f)?))
 }
 
-async fn list_relations(State(s): State<Arc<AppState>>, Caller(caller): Caller) -> Data {
-    let schema = visible(&s, &caller).await?;
+async fn list_relations(
+    State(s): State<Arc<AppState>>,
+    Caller(caller): Caller,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+) -> Data {
+    let schema = visible(&s, &caller, peer).await?;
     Ok(data(schema.relations.iter().map(|r| r.to_api()).collect()))
 }
 
 async fn list_collection_relations(
     State(s): State<Arc<AppState>>,
     Caller(caller): Caller,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(c): Path<String>,
 ) -> Data {
-    let schema = visible(&s, &caller).await?;
+    let schema = visible(&s, &caller, peer).await?;
     crate::schema::service::collection_of(&schema, &c)?;
     Ok(data(
         schema
@@ -325,7 +351,12 @@ async fn list_collection_relations(
 async fn read_relation(
     State(s): State<Arc<AppState>>,
     Caller(caller): Caller,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path((c, f)): Path<(String, String)>,
 ) -> Data {
-    Ok(data(relation_in(&*visible(&s, &caller).await?, &c, &f)?))
+    Ok(data(relation_in(
+        &*visible(&s, &caller, peer).await?,
+        &c,
+        &f,
+    )?))
 }

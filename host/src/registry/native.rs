@@ -98,6 +98,7 @@ impl NativeHost {
             ctx.user.as_deref(),
             ctx.role.as_deref(),
             ctx.admin,
+            ctx.ip.as_deref(),
         )
         .await
         .map_err(|e| HostError::from(ApiError::from(e)))
