@@ -509,10 +509,51 @@ async fn no_privilege_escalation(kind: Kind) {
         .assert_error(403, "FORBIDDEN");
     // Still not an administrator.
     c.get("/items/orders").await.assert_error(403, "FORBIDDEN");
+    // Nor hand administrator rights to anyone else (who it could then act as).
+    let other = c
+        .post("/users", json!({"email": "helper@example.com"}))
+        .await;
+    let other = other.assert_ok()["id"].clone();
+    for (path, body) in [
+        (
+            "/users",
+            json!({"email": "root2@example.com", "role": admin_role}),
+        ),
+        ("/access", json!({"user": other, "policy": admin_policy})),
+        ("/roles", json!({"name": "Sub", "parent": admin_role})),
+        (
+            "/users",
+            json!({"email": "n@example.com", "role": {"name": "Fresh", "parent": admin_role}}),
+        ),
+    ] {
+        c.post(path, body.clone())
+            .await
+            .assert_error(403, "FORBIDDEN");
+    }
+    c.patch(
+        &format!("/users/{}", other.as_str().unwrap()),
+        json!({"role": admin_role}),
+    )
+    .await
+    .assert_error(403, "FORBIDDEN");
+    assert_eq!(
+        server
+            .get("/users?filter[email][_in]=root2@example.com,n@example.com")
+            .await
+            .assert_ok(),
+        &json!([]),
+        "{kind:?}"
+    );
     // What it may do: manage others.
     c.post("/roles", json!({"name": "Helpers"}))
         .await
         .assert_ok();
+    c.patch(
+        &format!("/users/{}", other.as_str().unwrap()),
+        json!({"role": {"name": "Plain"}}),
+    )
+    .await
+    .assert_ok();
 }
 on_every_db!(no_privilege_escalation_on_every_db, no_privilege_escalation);
 

@@ -384,6 +384,9 @@ impl<'w> Session<'w> {
         let mut parts = self.split(c, payload.clone())?;
         self.stored_collections(c, keys, &mut parts).await?;
         self.resolve_to_one(&mut parts, depth).await?;
+        if self.w.access.is_some() {
+            self.refuse_admin_grants(&c.name, &parts.columns).await?;
+        }
         Ok((c, pk, payload, parts))
     }
 
@@ -478,6 +481,114 @@ impl<'w> Session<'w> {
                 .push(("delete", collection.to_string(), payload, keys.to_vec()));
             Ok(())
         })
+    }
+
+    /// For a non-administrator: no write may hand out administrator rights — linking a
+    /// policy with `admin_access`, or giving a user (or a role, as its parent) a role that
+    /// has one through its own policies or its ancestors'. Read in the write's own
+    /// transaction, so rows created earlier in the same request count.
+    async fn refuse_admin_grants(
+        &mut self,
+        collection: &str,
+        columns: &Map<String, Json>,
+    ) -> Result<(), ItemsError> {
+        let escalation = || {
+            ItemsError::from(crate::access::writes::AccessError::Escalation(
+                "You can't grant administrator access.".into(),
+            ))
+        };
+        let id = |k: &str| columns.get(k).and_then(Json::as_str).map(str::to_string);
+        match collection {
+            "rectus_access" => {
+                if let Some(policy) = id("policy") {
+                    if self.admin_policy(&policy).await? {
+                        return Err(escalation());
+                    }
+                }
+            }
+            "rectus_users" => {
+                if let Some(role) = id("role") {
+                    if self.admin_role(&role).await? {
+                        return Err(escalation());
+                    }
+                }
+            }
+            "rectus_roles" => {
+                if let Some(parent) = id("parent") {
+                    if self.admin_role(&parent).await? {
+                        return Err(escalation());
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    async fn admin_policy(&mut self, policy: &str) -> Result<bool, ItemsError> {
+        if uuid::Uuid::parse_str(policy).is_err() {
+            return Ok(false);
+        }
+        let mut sql = self.tx.sql();
+        sql.push("SELECT COUNT(*) AS n FROM ")
+            .ident("rectus_policies")
+            .push(" WHERE ")
+            .ident("id")
+            .push(" = ")
+            .bind_cast(policy, Some("uuid"))
+            .push(" AND ")
+            .ident("admin_access")
+            .push(" = ")
+            .bind(true);
+        Ok(count(self.tx.fetch_optional(&sql).await?) > 0)
+    }
+
+    /// Whether `role`, or one of its ancestors, has a policy with `admin_access`.
+    async fn admin_role(&mut self, role: &str) -> Result<bool, ItemsError> {
+        let mut next = Some(role.to_string());
+        let mut seen: Vec<String> = Vec::new();
+        while let Some(r) = next.take() {
+            if seen.contains(&r) || seen.len() > 64 || uuid::Uuid::parse_str(&r).is_err() {
+                break;
+            }
+            let mut sql = self.tx.sql();
+            sql.push("SELECT COUNT(*) AS n FROM ")
+                .ident("rectus_access")
+                .push(" a JOIN ")
+                .ident("rectus_policies")
+                .push(" p ON p.")
+                .ident("id")
+                .push(" = a.")
+                .ident("policy")
+                .push(" WHERE a.")
+                .ident("role")
+                .push(" = ")
+                .bind_cast(r.as_str(), Some("uuid"))
+                .push(" AND p.")
+                .ident("admin_access")
+                .push(" = ")
+                .bind(true);
+            if count(self.tx.fetch_optional(&sql).await?) > 0 {
+                return Ok(true);
+            }
+            let mut parent = self.tx.sql();
+            parent
+                .push("SELECT ")
+                .ident("parent")
+                .push(" AS parent FROM ")
+                .ident("rectus_roles")
+                .push(" WHERE ")
+                .ident("id")
+                .push(" = ")
+                .bind_cast(r.as_str(), Some("uuid"));
+            next = self
+                .tx
+                .fetch_optional(&parent)
+                .await?
+                .and_then(|row| row.get("parent").and_then(Json::as_str).map(str::to_string));
+            seen.push(r);
+        }
+        Ok(false)
     }
 
     /// For a non-administrator: every targeted key must be an item the action's
@@ -739,6 +850,15 @@ impl<'w> Session<'w> {
         )
         .await
     }
+}
+
+/// `n` of a `SELECT COUNT(*) AS n` row.
+fn count(row: Option<crate::db::Row>) -> i64 {
+    row.and_then(|r| {
+        r.get("n")
+            .and_then(|v| v.as_i64().or_else(|| v.as_str()?.parse().ok()))
+    })
+    .unwrap_or(0)
 }
 
 /// Keys compare by value whatever their JSON type (`1` and `"1"`).
