@@ -54,12 +54,14 @@ struct Views {
 }
 
 type PolicyKey = (Option<String>, Option<String>);
+/// `$CURRENT_USER.<field>` … → value, for one caller.
+type FieldValues = Arc<HashMap<String, serde_json::Value>>;
 
 #[derive(Default)]
 pub struct AccessCache {
     policies: Mutex<HashMap<PolicyKey, (Arc<policies::Resolved>, Instant)>>,
     /// The caller's user and role fields that permissions name, per caller.
-    fields: Mutex<HashMap<PolicyKey, (Arc<HashMap<String, serde_json::Value>>, Instant)>>,
+    fields: Mutex<HashMap<PolicyKey, (FieldValues, Instant)>>,
     compiled: Mutex<HashMap<Vec<String>, Arc<Compiled>>>,
     /// Counts the clears: part of the cache key modules use for a caller's schema view.
     generation: std::sync::atomic::AtomicU64,
@@ -109,7 +111,7 @@ impl AccessCache {
         user: Option<&str>,
         role: Option<&str>,
         paths: &[String],
-    ) -> Result<Arc<HashMap<String, serde_json::Value>>, DbError> {
+    ) -> Result<FieldValues, DbError> {
         let key = (user.map(str::to_string), role.map(str::to_string));
         if let Some((values, at)) = self.fields.lock().expect("access cache").get(&key) {
             if at.elapsed() < POLICY_TTL {
