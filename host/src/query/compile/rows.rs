@@ -132,9 +132,10 @@ impl<'s> Columns<'_, 's> {
                     node,
                 } => {
                     let a = self.compiler.alias();
+                    let source = self.compiler.source(relation.related());
                     self.joins
                         .push(" LEFT JOIN ")
-                        .ident(&relation.related().name)
+                        .append(&source)
                         .push(" ")
                         .push(&a)
                         .push(" ON ")
