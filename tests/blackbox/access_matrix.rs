@@ -113,6 +113,9 @@ async fn public_read_walkthrough(kind: Kind) {
     anon.get("/items/orders?filter[customer][name][_eq]=Ada")
         .await
         .assert_error(403, "FORBIDDEN");
+    anon.get("/items/orders?sort=customer.name")
+        .await
+        .assert_error(403, "FORBIDDEN");
     anon.get("/items/customers")
         .await
         .assert_error(403, "FORBIDDEN");

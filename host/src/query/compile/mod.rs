@@ -624,6 +624,14 @@ impl<'s> Compiler<'s> {
                     out.push(" WHERE ").push(&rel.join(d, alias, &a)).push(")");
                     Ok(out)
                 }
+                None if access::hidden_relation(self.access.map(|a| &*a.full), c, head)
+                    .is_some() =>
+                {
+                    Err(CompileError::collection_forbidden(
+                        &access::hidden_relation(self.access.map(|a| &*a.full), c, head)
+                            .unwrap_or_default(),
+                    ))
+                }
                 _ => Err(CompileError::Invalid(format!(
                     "Can't sort by \"{path}\": only many-to-one paths can be sorted on"
                 ))),
