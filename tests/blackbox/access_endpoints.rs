@@ -71,6 +71,40 @@ async fn permissions_me_and_schema_endpoints(kind: Kind) {
     let admin = server.get("/permissions/me").await;
     assert_eq!(admin.assert_ok()["other"]["delete"]["access"], "full");
 
+    // One item: update reaches only rows titled "mine".
+    db.exec("INSERT INTO notes (id, title) VALUES (1, 'mine'), (2, 'theirs')")
+        .await;
+    let item = |access: [bool; 3]| json!({"update": {"access": access[0]}, "delete": {"access": access[1]}, "share": {"access": access[2]}});
+    assert_eq!(
+        w.get("/permissions/me/notes/1").await.assert_ok(),
+        &item([true, false, false]),
+        "{kind:?}"
+    );
+    assert_eq!(
+        w.get("/permissions/me/notes/2").await.assert_ok(),
+        &item([false, false, false])
+    );
+    assert_eq!(
+        w.get("/permissions/me/notes/abc").await.assert_ok(),
+        &item([false, false, false])
+    );
+    assert_eq!(
+        w.get("/permissions/me/notes").await.assert_ok(),
+        &item([true, false, false])
+    );
+    assert_eq!(
+        server.get("/permissions/me/notes/2").await.assert_ok(),
+        &item([true, true, true])
+    );
+    w.get("/permissions/me/nope/1")
+        .await
+        .assert_error(403, "FORBIDDEN");
+    server
+        .anonymous()
+        .get("/permissions/me/notes/1")
+        .await
+        .assert_error(403, "FORBIDDEN");
+
     // The schema as the writer may read it.
     let names: Vec<Value> = w
         .get("/collections")
