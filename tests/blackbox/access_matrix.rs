@@ -740,3 +740,65 @@ on_every_db!(
     ip_access_limits_a_policy_on_every_db,
     ip_access_limits_a_policy
 );
+
+/// Deletes and batch updates reach only the rows their permission filters match; one key
+/// outside fails the whole request.
+async fn deletes_and_batches_reach_only_permitted_rows(kind: Kind) {
+    let (db, server) = setup(kind).await;
+    let pending = json!({"status": {"_eq": "Pending"}});
+    let (_, token) = user_with(
+        &server,
+        "clerk",
+        vec![
+            json!({"collection": "orders", "action": "read", "fields": "*"}),
+            json!({"collection": "orders", "action": "delete", "permissions": pending}),
+            json!({"collection": "orders", "action": "update", "fields": ["amount"], "permissions": pending}),
+        ],
+    )
+    .await;
+    let c = server.as_token(Some(&token));
+    c.patch(
+        "/items/orders",
+        json!([{"id": 2, "amount": 21}, {"id": 1, "amount": 11}]),
+    )
+    .await
+    .assert_error(403, "FORBIDDEN");
+    let r = c
+        .patch(
+            "/items/orders",
+            json!([{"id": 2, "amount": 21}, {"id": 4, "amount": 41}]),
+        )
+        .await;
+    r.assert_ok();
+    let amounts = db.query("SELECT amount FROM orders ORDER BY id").await;
+    let amounts: Vec<i64> = amounts
+        .iter()
+        .map(|r| r["amount"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        amounts,
+        vec![10, 21, 30, 41],
+        "{kind:?}: only the allowed batch landed"
+    );
+    c.delete("/items/orders/1")
+        .await
+        .assert_error(403, "FORBIDDEN");
+    c.delete("/items/orders/999")
+        .await
+        .assert_error(403, "FORBIDDEN");
+    let r = c
+        .send_raw("DELETE", "/items/orders", "application/json", "[2, 3]")
+        .await;
+    r.assert_error(403, "FORBIDDEN");
+    assert_eq!(
+        db.count("SELECT COUNT(*) AS n FROM orders").await,
+        4,
+        "{kind:?}"
+    );
+    assert_eq!(c.delete("/items/orders/2").await.status, 204);
+    assert_eq!(db.count("SELECT COUNT(*) AS n FROM orders").await, 3);
+}
+on_every_db!(
+    deletes_and_batches_reach_only_permitted_rows_on_every_db,
+    deletes_and_batches_reach_only_permitted_rows
+);
