@@ -238,3 +238,58 @@ async fn invitations(kind: Kind) {
     );
 }
 on_every_db!(invitations_on_every_db, invitations);
+
+/// `app_access` grants Directus's minimal reads: the caller's own user, roles, policies,
+/// access rows and permissions — also for a user without a role (empty `$CURRENT_ROLES`).
+async fn app_access_minimal_reads(kind: Kind) {
+    let db = TestDb::create(kind).await;
+    let server = Server::start(&db).await;
+    let policy = server
+        .post(
+            "/policies",
+            json!({"name": "App users", "app_access": true}),
+        )
+        .await;
+    let policy = policy.assert_ok()["id"].as_str().unwrap().to_string();
+    server
+        .post("/permissions", json!({"policy": policy, "collection": "directus_users", "action": "create", "fields": ["email"]}))
+        .await
+        .assert_ok();
+    let user = server
+        .post(
+            "/users",
+            json!({"email": "solo@example.com", "token": "token-solo"}),
+        )
+        .await;
+    let user = user.assert_ok()["id"].as_str().unwrap().to_string();
+    server
+        .post("/access", json!({"user": user, "policy": policy}))
+        .await
+        .assert_ok();
+    let c = server.as_token(Some("token-solo"));
+    assert_eq!(c.get("/roles").await.assert_ok(), &json!([]), "{kind:?}");
+    // A user without a role acts under Public too; never Administrator.
+    assert_eq!(
+        c.get("/policies?fields=name&sort=name").await.assert_ok(),
+        &json!([{"name": "$t:public_label"}, {"name": "App users"}]),
+        "{kind:?}"
+    );
+    assert_eq!(
+        c.get("/permissions?fields=collection,action")
+            .await
+            .assert_ok(),
+        &json!([{"collection": "directus_users", "action": "create"}])
+    );
+    assert_eq!(
+        c.get("/access?fields=user").await.assert_ok(),
+        &json!([{"user": user}])
+    );
+    assert_eq!(
+        c.get("/users?fields=email").await.assert_ok(),
+        &json!([{"email": "solo@example.com"}])
+    );
+}
+on_every_db!(
+    app_access_minimal_reads_on_every_db,
+    app_access_minimal_reads
+);

@@ -174,7 +174,10 @@ impl AccessCache {
         {
             return Ok(c.clone());
         }
-        let rows = policies::permission_rows(db, &set.policies).await?;
+        let mut rows = policies::permission_rows(db, &set.policies).await?;
+        if set.app {
+            rows.extend(permissions::app_minimal());
+        }
         let permissions = Permissions::from_rows(&rows);
         let compiled = Arc::new(Compiled {
             uses_variables: permissions.uses_variables(),

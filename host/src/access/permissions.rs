@@ -167,6 +167,48 @@ fn stored_json(v: Option<&Json>) -> Option<Json> {
     }
 }
 
+/// What every caller with `app_access` may read on top of its permissions, as Directus's
+/// `appAccessMinimalPermissions` grants it: its own user, roles, policies, their access
+/// rows and permissions, and its own activity.
+pub fn app_minimal() -> Vec<PermissionRow> {
+    let row = |collection: &str, filter: Json| {
+        PermissionRow::from_stored(
+            collection,
+            Action::Read,
+            Some(&Json::from("*")),
+            Some(&filter),
+            None,
+            None,
+        )
+    };
+    vec![
+        row(
+            "rectus_users",
+            serde_json::json!({"id": {"_eq": "$CURRENT_USER"}}),
+        ),
+        row(
+            "rectus_roles",
+            serde_json::json!({"id": {"_in": "$CURRENT_ROLES"}}),
+        ),
+        row(
+            "rectus_policies",
+            serde_json::json!({"id": {"_in": "$CURRENT_POLICIES"}}),
+        ),
+        row(
+            "rectus_permissions",
+            serde_json::json!({"policy": {"_in": "$CURRENT_POLICIES"}}),
+        ),
+        row(
+            "rectus_access",
+            serde_json::json!({"_or": [{"user": {"_eq": "$CURRENT_USER"}}, {"role": {"_in": "$CURRENT_ROLES"}}]}),
+        ),
+        row(
+            "rectus_activity",
+            serde_json::json!({"user": {"_eq": "$CURRENT_USER"}}),
+        ),
+    ]
+}
+
 /// A distinct row filter with the union of the fields granted under it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rule {

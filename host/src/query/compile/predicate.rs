@@ -396,6 +396,15 @@ impl<'s> Compiler<'s> {
             Op::Lte => cmp(&mut out, "<=", val(value)?),
             Op::Gt => cmp(&mut out, ">", val(value)?),
             Op::Gte => cmp(&mut out, ">=", val(value)?),
+            Op::In | Op::Nin if value.as_array().is_some_and(Vec::is_empty) => {
+                // An empty list (a `$CURRENT_ROLES` of a caller without a role): nothing
+                // is in it; every value is outside it (NULL still matches no negation).
+                if op == Op::In {
+                    out.push("1 = 0");
+                } else {
+                    out.append(expr).push(" IS NOT NULL");
+                }
+            }
             Op::In | Op::Nin => {
                 let items = value.as_array().expect("parser normalises lists");
                 out.append(compared)
