@@ -27,8 +27,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use variables::Variables;
 
-/// How long a caller's policy set is reused without asking the database again. Every write
-/// through Rectus to users, roles, policies, access or permissions clears it at once.
+/// How long a caller's policy set and a policy set's permissions are reused without asking
+/// the database again. Every write through Rectus to users, roles, policies, access or
+/// permissions clears them at once; changes from elsewhere land within this time.
 const POLICY_TTL: Duration = Duration::from_secs(5);
 const MAX_ENTRIES: usize = 10_000;
 
@@ -62,7 +63,9 @@ pub struct AccessCache {
     policies: Mutex<HashMap<PolicyKey, (Arc<policies::Resolved>, Instant)>>,
     /// The caller's user and role fields that permissions name, per caller.
     fields: Mutex<HashMap<PolicyKey, (FieldValues, Instant)>>,
-    compiled: Mutex<HashMap<Vec<String>, Arc<Compiled>>>,
+    /// Per policy set; entries live [`POLICY_TTL`] too, so a change made by another host
+    /// sharing the database (or with raw SQL) takes effect within seconds.
+    compiled: Mutex<HashMap<Vec<String>, (Arc<Compiled>, Instant)>>,
     /// Counts the clears: part of the cache key modules use for a caller's schema view.
     generation: std::sync::atomic::AtomicU64,
 }
@@ -166,13 +169,15 @@ impl AccessCache {
     }
 
     async fn compiled(&self, db: &Db, set: &PolicySet) -> Result<Arc<Compiled>, DbError> {
-        if let Some(c) = self
+        if let Some((c, at)) = self
             .compiled
             .lock()
             .expect("access cache")
             .get(&set.policies)
         {
-            return Ok(c.clone());
+            if at.elapsed() < POLICY_TTL {
+                return Ok(c.clone());
+            }
         }
         let mut rows = policies::permission_rows(db, &set.policies).await?;
         if set.app {
@@ -189,7 +194,7 @@ impl AccessCache {
         if map.len() >= MAX_ENTRIES {
             map.clear();
         }
-        map.insert(set.policies.clone(), compiled.clone());
+        map.insert(set.policies.clone(), (compiled.clone(), Instant::now()));
         Ok(compiled)
     }
 }
