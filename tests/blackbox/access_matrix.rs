@@ -11,11 +11,7 @@ use serde_json::{json, Value};
 /// customers ←(customer)— orders, with the one-to-many `customers.orders`.
 async fn setup(kind: Kind) -> (TestDb, Server) {
     let db = TestDb::create(kind).await;
-    let serial = match kind {
-        Kind::Postgres => "serial primary key",
-        Kind::MySql => "int auto_increment primary key",
-        Kind::Sqlite => "integer primary key",
-    };
+    let serial = kind.serial_pk();
     db.exec(&format!(
         "CREATE TABLE customers (id {serial}, name varchar(100) not null, email varchar(100), owner varchar(36));\n\
          CREATE TABLE orders (id {serial}, customer int references customers(id), amount int, status varchar(20), owner varchar(36), note varchar(50))"
