@@ -55,17 +55,19 @@ struct Views {
 }
 
 type PolicyKey = (Option<String>, Option<String>);
+/// A cached value and when it was made.
+type Timed<T> = (Arc<T>, Instant);
 /// `$CURRENT_USER.<field>` … → value, for one caller.
 type FieldValues = Arc<HashMap<String, serde_json::Value>>;
 
 #[derive(Default)]
 pub struct AccessCache {
-    policies: Mutex<HashMap<PolicyKey, (Arc<policies::Resolved>, Instant)>>,
+    policies: Mutex<HashMap<PolicyKey, Timed<policies::Resolved>>>,
     /// The caller's user and role fields that permissions name, per caller.
     fields: Mutex<HashMap<PolicyKey, (FieldValues, Instant)>>,
     /// Per policy set; entries live [`POLICY_TTL`] too, so a change made by another host
     /// sharing the database (or with raw SQL) takes effect within seconds.
-    compiled: Mutex<HashMap<Vec<String>, (Arc<Compiled>, Instant)>>,
+    compiled: Mutex<HashMap<Vec<String>, Timed<Compiled>>>,
     /// Counts the clears: part of the cache key modules use for a caller's schema view.
     generation: std::sync::atomic::AtomicU64,
 }
