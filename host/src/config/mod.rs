@@ -6,6 +6,9 @@
 //! [`ConfigError`] naming the variable, and `main` turns that into a one-line error and a
 //! non-zero exit.
 
+mod flows;
+pub use flows::{EmailConfig, EmailTransport, FlowsConfig};
+
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -67,6 +70,10 @@ pub struct Config {
     pub query_limit_default: i64,
     /// `MAX_RELATIONAL_DEPTH`: how deep fields, filters and sorts may follow relations.
     pub max_relational_depth: usize,
+    /// `FLOWS_*`: the flow engine.
+    pub flows: FlowsConfig,
+    /// `EMAIL_*`: the mail transport and templates.
+    pub email: EmailConfig,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -351,6 +358,8 @@ impl Config {
             db_exclude_tables,
             query_limit_default,
             max_relational_depth,
+            flows: FlowsConfig::from_vars(vars)?,
+            email: EmailConfig::from_vars(vars)?,
         })
     }
 

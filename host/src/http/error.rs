@@ -218,9 +218,12 @@ impl From<crate::items::ItemsError> for ApiError {
             ItemsError::Db(d) => d.into(),
             ItemsError::Forbidden => ApiError::forbidden(),
             ItemsError::Payload(p) => p.into(),
-            ItemsError::Rejected(r) => {
-                ApiError::new(StatusCode::BAD_REQUEST, "FAILED_VALIDATION", r.message)
-            }
+            ItemsError::Rejected(r) => ApiError {
+                status: StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST),
+                code: r.code,
+                message: r.message,
+                extensions: r.extensions,
+            },
         }
     }
 }

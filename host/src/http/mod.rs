@@ -8,6 +8,7 @@ pub mod auth_routes;
 pub mod error;
 pub mod extensions;
 pub mod extract;
+pub mod flow_routes;
 pub mod log;
 pub mod me_routes;
 pub mod modules;
@@ -34,6 +35,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(password_routes::routes())
         .merge(me_routes::routes())
         .merge(schema_routes::routes())
+        .merge(flow_routes::routes())
         .merge(modules::routes(&state.modules.mounts()))
         .merge(extensions::routes())
         .merge(schema_snapshot_routes::routes())
