@@ -44,17 +44,7 @@ async fn seed_walkthrough(kind: Kind) {
     );
     assert!(mail["html"].as_str().unwrap().contains("<p>New order from Ada Lovelace"), "{mail}");
     // The run is in the activity log with its steps and data chain.
-    let mut logged = Vec::new();
-    eventually(5, "the run is logged", || {
-        let server = &server;
-        let flow = flow.clone();
-        let logged = &mut logged;
-        async move {
-            *logged = runs(server, &flow).await;
-            !logged.is_empty()
-        }
-    })
-    .await;
+    let logged = wait_for_runs(&server, &flow, 1, 5).await;
     let revision = &logged[0]["revisions"][0]["data"];
     assert_eq!(revision["steps"][0]["key"], "mail");
     assert_eq!(revision["steps"][0]["status"], "resolve");

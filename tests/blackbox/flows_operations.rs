@@ -179,15 +179,7 @@ async fn reject_paths_run_logs_and_unknown_types() {
     assert!(r.body["no"]["why"].as_str().unwrap().contains("Validation failed"), "{}", r.body);
     assert!(r.body.get("yes").is_none());
     // The run log has both runs, with each step's status.
-    let mut logged = Vec::new();
-    eventually(5, "both runs logged", || {
-        let (server, flow, logged) = (&server, flow.clone(), &mut logged);
-        async move {
-            *logged = runs(server, &flow).await;
-            logged.len() == 2
-        }
-    })
-    .await;
+    let logged = wait_for_runs(&server, &flow, 2, 5).await;
     let steps = &logged[0]["revisions"][0]["data"]["steps"];
     assert_eq!(steps[0]["key"], "big");
     assert_eq!(steps[0]["status"], "reject");

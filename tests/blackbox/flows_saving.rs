@@ -37,8 +37,8 @@ async fn saving(kind: Kind) {
     bad(server.post("/operations", json!({"flow": id, "key": "x", "type": "no-such-op"})).await);
     bad(server.post("/operations", json!({"flow": id, "key": "x"})).await);
     // Cycles: a → b → a, and an operation that resolves to itself.
-    let a = server.post("/operations", json!({"flow": id, "key": "ca", "type": "log"})).await.assert_ok()["id"].clone();
-    let b = server.post("/operations", json!({"flow": id, "key": "cb", "type": "log", "resolve": a})).await.assert_ok()["id"].clone();
+    let a = server.post("/operations", json!({"flow": id, "key": "ca", "type": "log"})).await.assert_ok()["id"].as_str().unwrap().to_string();
+    let b = server.post("/operations", json!({"flow": id, "key": "cb", "type": "log", "resolve": a})).await.assert_ok()["id"].as_str().unwrap().to_string();
     bad(server.patch(&format!("/operations/{a}"), json!({"reject": b})).await);
     bad(server.patch(&format!("/operations/{a}"), json!({"resolve": a})).await);
     bad(server.patch(&format!("/operations/{a}"), json!({"resolve": "not-an-id"})).await);

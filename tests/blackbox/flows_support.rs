@@ -133,3 +133,16 @@ pub async fn runs(server: &Server, flow: &str) -> Vec<Value> {
         .await;
     r.assert_ok().as_array().unwrap().clone()
 }
+
+/// Waits up to `secs` for at least `n` logged runs of `flow`; returns them, newest first.
+pub async fn wait_for_runs(server: &Server, flow: &str, n: usize, secs: u64) -> Vec<Value> {
+    let started = Instant::now();
+    loop {
+        let r = runs(server, flow).await;
+        if r.len() >= n {
+            return r;
+        }
+        assert!(started.elapsed() < Duration::from_secs(secs), "{n} runs of {flow} not logged: {r:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -43,20 +43,25 @@ async fn filter_flows(kind: Kind) {
     assert_eq!(server.get(&format!("/items/orders/{id}")).await.data()["amount"], 5);
 
     // A throwing filter flow rejects with its own status and code; nothing is written.
-    create_flow(
+    // (As in Directus, a filter flow whose last step rejected rejects the write: the
+    // condition passes for allowed items, and its reject path throws.)
+    let (_, ids) = create_flow(
         &server,
         json!({"name": "blocked items", "trigger": "event", "options": {"type": "filter", "scope": ["items.create"], "collections": ["orders"]}}),
-        &[
-            op("is_blocked", "condition", json!({"filter": {"$trigger": {"payload": {"item": {"_eq": "bomb"}}}}})),
-            op("throw", "throw-error", json!({"status": 422, "code": "ORDER_BLOCKED", "message": "{{$trigger.payload.item}} can't be ordered"})),
-        ],
+        &[op("allowed", "condition", json!({"filter": {"$trigger": {"payload": {"item": {"_neq": "bomb"}}}}}))],
     )
     .await;
+    let flow_of = server.get(&format!("/operations/{}", ids[0])).await.assert_ok()["flow"].clone();
+    let throw = server
+        .post("/operations", json!({"flow": flow_of, "key": "throw", "type": "throw-error", "options": {"status": 422, "code": "ORDER_BLOCKED", "message": "{{$trigger.payload.item}} can't be ordered"}}))
+        .await
+        .assert_ok()["id"]
+        .clone();
+    server.patch(&format!("/operations/{}", ids[0]), json!({"reject": throw})).await.assert_ok();
     let r = server.post("/items/orders", json!({"amount": 1, "item": "bomb"})).await;
     r.assert_error(422, "ORDER_BLOCKED");
     assert_eq!(r.message(), "bomb can't be ordered");
     assert_eq!(count(&db, "orders").await, 1, "nothing written");
-    // The condition rejecting (not a bomb) ends that flow on its reject path: allowed.
     server.post("/items/orders", json!({"amount": 1, "item": "cup"})).await.assert_ok();
     assert_eq!(count(&db, "orders").await, 2);
 }

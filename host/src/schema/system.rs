@@ -108,6 +108,13 @@ fn builtin_meta() -> MetaRows {
             Some("policy"),
         ),
         o2m(
+            "rectus_revisions",
+            "activity",
+            "rectus_activity",
+            "revisions",
+            None,
+        ),
+        o2m(
             "rectus_operations",
             "flow",
             "rectus_flows",
