@@ -56,7 +56,12 @@ async fn create_many(base: &str, n: usize) -> Result<Duration> {
 }
 
 async fn post(client: &reqwest::Client, url: String, body: Value) -> Result<Value> {
-    let res = client.post(&url).bearer_auth(ADMIN_TOKEN).json(&body).send().await?;
+    let res = client
+        .post(&url)
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&body)
+        .send()
+        .await?;
     let status = res.status();
     let v: Value = res.json().await?;
     if !status.is_success() {
@@ -67,15 +72,30 @@ async fn post(client: &reqwest::Client, url: String, body: Value) -> Result<Valu
 
 async fn add_flow(base: &str) -> Result<()> {
     let c = reqwest::Client::new();
-    let flow = post(&c, format!("{base}/flows"), json!({"name": "bench", "status": "active", "trigger": "event", "accountability": null,
-        "options": {"type": "action", "scope": ["items.create"], "collections": ["orders"]}})).await?;
+    let flow = post(
+        &c,
+        format!("{base}/flows"),
+        json!({"name": "bench", "status": "active", "trigger": "event", "accountability": null,
+        "options": {"type": "action", "scope": ["items.create"], "collections": ["orders"]}}),
+    )
+    .await?;
     let id = flow["id"].as_str().context("flow id")?;
     let log = post(&c, format!("{base}/operations"), json!({"flow": id, "key": "log", "type": "log", "options": {"message": "order {{$trigger.key}}: {{shape.status}}"}})).await?;
     let shape = post(&c, format!("{base}/operations"), json!({"flow": id, "key": "shape", "type": "transform", "resolve": log["id"],
         "options": {"json": {"status": "{{$trigger.payload.status}}", "amount": "{{$trigger.payload.amount}}"}}})).await?;
-    let cond = post(&c, format!("{base}/operations"), json!({"flow": id, "key": "cond", "type": "condition", "resolve": shape["id"],
-        "options": {"filter": {"$trigger": {"payload": {"amount": {"_gte": 0}}}}}})).await?;
-    let res = c.patch(format!("{base}/flows/{id}")).bearer_auth(ADMIN_TOKEN).json(&json!({"operation": cond["id"]})).send().await?;
+    let cond = post(
+        &c,
+        format!("{base}/operations"),
+        json!({"flow": id, "key": "cond", "type": "condition", "resolve": shape["id"],
+        "options": {"filter": {"$trigger": {"payload": {"amount": {"_gte": 0}}}}}}),
+    )
+    .await?;
+    let res = c
+        .patch(format!("{base}/flows/{id}"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"operation": cond["id"]}))
+        .send()
+        .await?;
     if !res.status().is_success() {
         bail!("PATCH /flows: {}", res.status());
     }
@@ -99,12 +119,16 @@ pub fn flows(rt: &Runtime) -> Result<()> {
     let db_file = dir.join("flows.db");
     rt.block_on(async {
         let db = rectus::db::Db::connect(
-            &rectus::config::DbConfig::Sqlite { filename: db_file.clone() },
+            &rectus::config::DbConfig::Sqlite {
+                filename: db_file.clone(),
+            },
             4,
         )
         .await?;
-        db.execute_raw("CREATE TABLE orders (id integer primary key, amount integer, status varchar(20))")
-            .await?;
+        db.execute_raw(
+            "CREATE TABLE orders (id integer primary key, amount integer, status varchar(20))",
+        )
+        .await?;
         db.close().await;
         anyhow::Ok(())
     })?;

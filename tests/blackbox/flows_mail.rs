@@ -42,14 +42,26 @@ async fn seed_walkthrough(kind: Kind) {
         text.contains("New order from Ada Lovelace (ada@example.com): Analytical Engine for 1843, status new."),
         "{text}"
     );
-    assert!(mail["html"].as_str().unwrap().contains("<p>New order from Ada Lovelace"), "{mail}");
+    assert!(
+        mail["html"]
+            .as_str()
+            .unwrap()
+            .contains("<p>New order from Ada Lovelace"),
+        "{mail}"
+    );
     // The run is in the activity log with its steps and data chain.
     let logged = wait_for_runs(&server, &flow, 1, 5).await;
     let revision = &logged[0]["revisions"][0]["data"];
     assert_eq!(revision["steps"][0]["key"], "mail");
     assert_eq!(revision["steps"][0]["status"], "resolve");
-    assert_eq!(revision["data"]["$trigger"]["payload"]["customer_name"], "Ada Lovelace");
-    assert_eq!(revision["steps"][0]["options"]["subject"], "You got a New Order!");
+    assert_eq!(
+        revision["data"]["$trigger"]["payload"]["customer_name"],
+        "Ada Lovelace"
+    );
+    assert_eq!(
+        revision["steps"][0]["options"]["subject"],
+        "You got a New Order!"
+    );
 }
 on_every_db!(seed_walkthrough_sends_the_order_mail, seed_walkthrough);
 
@@ -79,8 +91,14 @@ async fn smtp_down_or_refusing(kind: Kind) {
     )
     .await;
     let started = Instant::now();
-    server.post("/items/orders", json!({"amount": 1})).await.assert_ok();
-    assert!(started.elapsed().as_secs() < 2, "the request never waits for mail");
+    server
+        .post("/items/orders", json!({"amount": 1}))
+        .await
+        .assert_ok();
+    assert!(
+        started.elapsed().as_secs() < 2,
+        "the request never waits for mail"
+    );
     assert_eq!(count(&db, "orders").await, 1);
     eventually(10, "the failed run is logged", || {
         let (server, flow) = (&server, flow.clone());
@@ -104,12 +122,21 @@ async fn smtp_down_or_refusing(kind: Kind) {
         &[op("mail", "mail", json!({"to": "nobody@refuse.test", "subject": "hi", "body": "b"}))],
     )
     .await;
-    let r = server.post(&format!("/flows/trigger/{flow}"), json!({})).await;
+    let r = server
+        .post(&format!("/flows/trigger/{flow}"), json!({}))
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["code"], "SERVICE_UNAVAILABLE", "{}", r.body);
-    assert!(r.body["message"].as_str().unwrap().contains("email"), "{}", r.body);
+    assert!(
+        r.body["message"].as_str().unwrap().contains("email"),
+        "{}",
+        r.body
+    );
 }
-on_every_db!(smtp_down_or_refusing_fails_the_run_not_the_request, smtp_down_or_refusing);
+on_every_db!(
+    smtp_down_or_refusing_fails_the_run_not_the_request,
+    smtp_down_or_refusing
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mail_bodies_templates_and_password_reset() {
@@ -119,7 +146,11 @@ async fn mail_bodies_templates_and_password_reset() {
     let db = TestDb::create(Kind::Sqlite).await;
     let templates = std::env::temp_dir().join(format!("{}_tpl", db.name));
     std::fs::create_dir_all(&templates).unwrap();
-    std::fs::write(templates.join("receipt.liquid"), "<h1>Receipt {{ number }}</h1><p>{{ note }}</p>").unwrap();
+    std::fs::write(
+        templates.join("receipt.liquid"),
+        "<h1>Receipt {{ number }}</h1><p>{{ note }}</p>",
+    )
+    .unwrap();
     let server = start_with_mail(
         &db,
         &[
@@ -128,7 +159,11 @@ async fn mail_bodies_templates_and_password_reset() {
         ],
     )
     .await;
-    let (html_to, tpl_to, cc) = (unique_address("html"), unique_address("tpl"), unique_address("cc"));
+    let (html_to, tpl_to, cc) = (
+        unique_address("html"),
+        unique_address("tpl"),
+        unique_address("cc"),
+    );
     let (flow, _) = create_flow(
         &server,
         json!({"name": "bodies", "trigger": "webhook", "options": {"method": "POST"}}),
@@ -138,38 +173,67 @@ async fn mail_bodies_templates_and_password_reset() {
         ],
     )
     .await;
-    let r = server.post(&format!("/flows/trigger/{flow}"), json!({"who": "Bo", "n": 7})).await;
+    let r = server
+        .post(
+            &format!("/flows/trigger/{flow}"),
+            json!({"who": "Bo", "n": 7}),
+        )
+        .await;
     assert_eq!(r.status, 204, "{}", r.body);
     let m = wait_for_mail(&html_to).await;
     assert!(m["html"].as_str().unwrap().contains("<b>Bo</b>"), "{m}");
-    assert!(m["headers"]["From"].as_str().unwrap().contains("The Shop"), "{m}");
-    assert!(m["to"].as_array().unwrap().iter().any(|t| t == &json!(cc)), "cc is a recipient: {m}");
+    assert!(
+        m["headers"]["From"].as_str().unwrap().contains("The Shop"),
+        "{m}"
+    );
+    assert!(
+        m["to"].as_array().unwrap().iter().any(|t| t == &json!(cc)),
+        "cc is a recipient: {m}"
+    );
     let m = wait_for_mail(&tpl_to).await;
     let html = m["html"].as_str().unwrap();
     assert!(html.contains("<h1>Receipt 7</h1>"), "{html}");
-    assert!(html.contains("&lt;script&gt;"), "values are escaped: {html}");
+    assert!(
+        html.contains("&lt;script&gt;"),
+        "values are escaped: {html}"
+    );
 
     // A template that does not exist fails the operation: the webhook shows the error.
     let (flow, _) = create_flow(
         &server,
         json!({"name": "missing template", "trigger": "webhook", "options": {"method": "POST"}}),
-        &[op("tpl", "mail", json!({"to": "a@example.com", "subject": "x", "type": "template", "template": "nope"}))],
+        &[op(
+            "tpl",
+            "mail",
+            json!({"to": "a@example.com", "subject": "x", "type": "template", "template": "nope"}),
+        )],
     )
     .await;
-    let r = server.post(&format!("/flows/trigger/{flow}"), json!({})).await;
+    let r = server
+        .post(&format!("/flows/trigger/{flow}"), json!({}))
+        .await;
     assert_eq!(r.body["code"], "INVALID_PAYLOAD", "{}", r.body);
 
     // Password reset now mails the link (built-in template).
     let user = unique_address("reset");
     server
-        .post("/users", json!({"email": user, "password": "secret-pass-1"}))
+        .post(
+            "/users",
+            json!({"email": user, "password": "secret-pass-1"}),
+        )
         .await
         .assert_ok();
-    let r = server.anonymous().post("/auth/password/request", json!({"email": user})).await;
+    let r = server
+        .anonymous()
+        .post("/auth/password/request", json!({"email": user}))
+        .await;
     assert_eq!(r.status, 204);
     let m = wait_for_mail(&user).await;
     assert_eq!(m["subject"], "Password Reset Request");
     let html = m["html"].as_str().unwrap();
-    assert!(html.contains("http://rectus.test/admin/reset-password?token="), "{html}");
+    assert!(
+        html.contains("http://rectus.test/admin/reset-password?token="),
+        "{html}"
+    );
     std::fs::remove_dir_all(templates).ok();
 }

@@ -16,7 +16,12 @@ async fn run_all(server: &Server, ops: &[Value]) -> Value {
         ops,
     )
     .await;
-    let r = server.post(&format!("/flows/trigger/{flow}"), json!({"n": 4, "name": "Ann"})).await;
+    let r = server
+        .post(
+            &format!("/flows/trigger/{flow}"),
+            json!({"n": 4, "name": "Ann"}),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     r.body
 }
@@ -49,9 +54,15 @@ async fn every_builtin_operation() {
     .await;
     assert!(started.elapsed().as_millis() >= 200);
     assert_eq!(all["log"], Value::Null);
-    assert_eq!(all["shape"], json!({"n": 4, "shop": "Acme", "missing": "[]", "text": "n=4"}));
+    assert_eq!(
+        all["shape"],
+        json!({"n": 4, "shop": "Acme", "missing": "[]", "text": "n=4"})
+    );
     assert_eq!(all["nap"], Value::Null);
-    assert_eq!(all["script"], json!({"squared": 16, "last_was_sleep": true}));
+    assert_eq!(
+        all["script"],
+        json!({"squared": 16, "last_was_sleep": true})
+    );
     assert_eq!(all["$env"], json!({"SHOP_NAME": "Acme"}));
     assert_eq!(all["$accountability"]["admin"], true);
 
@@ -76,7 +87,9 @@ async fn every_builtin_operation() {
     assert_eq!(all["found"], json!([{"item": "b"}]));
     assert_eq!(all["changed"], json!([made[0]]));
     assert_eq!(all["gone"], json!([made[1]]));
-    let rows = db.query("SELECT item, status FROM orders ORDER BY id").await;
+    let rows = db
+        .query("SELECT item, status FROM orders ORDER BY id")
+        .await;
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["status"], "paid");
 
@@ -125,26 +138,45 @@ async fn every_builtin_operation() {
     assert_eq!(all["ping"]["status"], 200);
     assert_eq!(all["ping"]["data"], "pong");
     assert_eq!(all["missing"]["status"], 404, "{all}");
-    assert_eq!(all["missing"]["data"]["errors"][0]["extensions"]["code"], "ROUTE_NOT_FOUND");
-    let all = run_all(&server, &[op("bad", "request", json!({"url": "file:///etc/passwd"}))]).await;
+    assert_eq!(
+        all["missing"]["data"]["errors"][0]["extensions"]["code"],
+        "ROUTE_NOT_FOUND"
+    );
+    let all = run_all(
+        &server,
+        &[op("bad", "request", json!({"url": "file:///etc/passwd"}))],
+    )
+    .await;
     assert_eq!(all["bad"]["code"], "INVALID_PAYLOAD");
 
     // Notifications: a row per recipient, and a mail to those who want one.
     let email = unique_address("notified");
-    let user = server.post("/users", json!({"email": email})).await.assert_ok()["id"].clone();
+    let user = server
+        .post("/users", json!({"email": email}))
+        .await
+        .assert_ok()["id"]
+        .clone();
     let all = run_all(
         &server,
         &[op("notify", "notification", json!({"recipient": [user], "subject": "Order {{$trigger.body.n}}", "message": "It **shipped**", "collection": "orders", "item": "1"}))],
     )
     .await;
     assert_eq!(all["notify"].as_array().unwrap().len(), 1, "{all}");
-    let n = server.get(&format!("/notifications?filter[recipient][_eq]={}", user.as_str().unwrap())).await;
+    let n = server
+        .get(&format!(
+            "/notifications?filter[recipient][_eq]={}",
+            user.as_str().unwrap()
+        ))
+        .await;
     let n = &n.assert_ok()[0];
     assert_eq!(n["subject"], "Order 4");
     assert_eq!(n["status"], "inbox");
     let m = wait_for_mail(&email).await;
     assert_eq!(m["subject"], "Order 4");
-    assert!(m["html"].as_str().unwrap().contains("<strong>shipped</strong>"));
+    assert!(m["html"]
+        .as_str()
+        .unwrap()
+        .contains("<strong>shipped</strong>"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -169,14 +201,28 @@ async fn reject_paths_run_logs_and_unknown_types() {
         .post("/operations", json!({"flow": flow, "key": "no", "type": "transform", "options": {"json": {"why": "{{big.message}}", "field": "{{big.field}}"}}}))
         .await;
     let no = r.assert_ok()["id"].clone();
-    server.patch(&format!("/operations/{}", ids[0]), json!({"reject": no})).await.assert_ok();
-    let r = server.post(&format!("/flows/trigger/{flow}"), json!({"n": 50})).await;
+    server
+        .patch(&format!("/operations/{}", ids[0]), json!({"reject": no}))
+        .await
+        .assert_ok();
+    let r = server
+        .post(&format!("/flows/trigger/{flow}"), json!({"n": 50}))
+        .await;
     assert_eq!(r.body["yes"], "big");
     assert!(r.body.get("no").is_none());
-    let r = server.post(&format!("/flows/trigger/{flow}"), json!({"n": 5})).await;
+    let r = server
+        .post(&format!("/flows/trigger/{flow}"), json!({"n": 5}))
+        .await;
     assert_eq!(r.body["big"]["code"], "FAILED_VALIDATION", "{}", r.body);
     assert_eq!(r.body["no"]["field"], "$trigger");
-    assert!(r.body["no"]["why"].as_str().unwrap().contains("Validation failed"), "{}", r.body);
+    assert!(
+        r.body["no"]["why"]
+            .as_str()
+            .unwrap()
+            .contains("Validation failed"),
+        "{}",
+        r.body
+    );
     assert!(r.body.get("yes").is_none());
     // The run log has both runs, with each step's status.
     let logged = wait_for_runs(&server, &flow, 2, 5).await;
@@ -185,7 +231,10 @@ async fn reject_paths_run_logs_and_unknown_types() {
     assert_eq!(steps[0]["status"], "reject");
     assert_eq!(steps[1]["key"], "no");
     assert_eq!(steps[1]["status"], "resolve");
-    assert_eq!(logged[0]["revisions"][0]["data"]["data"]["$trigger"]["headers"]["authorization"], "--redacted--");
+    assert_eq!(
+        logged[0]["revisions"][0]["data"]["data"]["$trigger"]["headers"]["authorization"],
+        "--redacted--"
+    );
 
     // accountability "activity": no revision; null: no log at all.
     let (quiet, _) = create_flow(
@@ -203,12 +252,22 @@ async fn reject_paths_run_logs_and_unknown_types() {
     let (odd, ids) = create_flow(
         &server,
         json!({"name": "odd", "trigger": "webhook", "options": {"method": "GET"}}),
-        &[op("first", "transform", json!({"json": "first"})), op("second", "transform", json!({"json": "second"}))],
+        &[
+            op("first", "transform", json!({"json": "first"})),
+            op("second", "transform", json!({"json": "second"})),
+        ],
     )
     .await;
-    db.exec(&format!("UPDATE rectus_operations SET type = 'vanished' WHERE id = '{}'", ids[1])).await;
+    db.exec(&format!(
+        "UPDATE rectus_operations SET type = 'vanished' WHERE id = '{}'",
+        ids[1]
+    ))
+    .await;
     // Any flow write reloads the engine.
-    server.patch(&format!("/flows/{odd}"), json!({"description": "reload"})).await.assert_ok();
+    server
+        .patch(&format!("/flows/{odd}"), json!({"description": "reload"}))
+        .await
+        .assert_ok();
     let r = server.get(&format!("/flows/trigger/{odd}")).await;
     assert_eq!(r.body, "first", "{}", r.body);
 }

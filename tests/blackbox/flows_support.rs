@@ -53,7 +53,10 @@ pub async fn wait_for_mail(to: &str) -> Value {
         if let Some(m) = mails_to(to).await.into_iter().next() {
             return m;
         }
-        assert!(started.elapsed() < Duration::from_secs(10), "no mail reached {to}");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no mail reached {to}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -66,7 +69,10 @@ where
 {
     let started = Instant::now();
     while !check().await {
-        assert!(started.elapsed() < Duration::from_secs(secs), "never happened: {what}");
+        assert!(
+            started.elapsed() < Duration::from_secs(secs),
+            "never happened: {what}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -90,7 +96,10 @@ pub async fn create_flow(server: &Server, flow: Value, ops: &[Value]) -> (String
         }
         op["position_x"] = json!(i * 20);
         let r = server.post("/operations", op).await;
-        let op_id = r.assert_ok()["id"].as_str().expect("operation id").to_string();
+        let op_id = r.assert_ok()["id"]
+            .as_str()
+            .expect("operation id")
+            .to_string();
         ids[i] = op_id.clone();
         next = Some(op_id);
     }
@@ -121,7 +130,8 @@ pub async fn create_orders(db: &TestDb) {
 }
 
 pub async fn count(db: &TestDb, table: &str) -> i64 {
-    db.count(&format!("SELECT COUNT(*) AS n FROM {table}")).await
+    db.count(&format!("SELECT COUNT(*) AS n FROM {table}"))
+        .await
 }
 
 /// The run log of a flow: `/activity` rows with action `run`, newest first.
@@ -142,7 +152,10 @@ pub async fn wait_for_runs(server: &Server, flow: &str, n: usize, secs: u64) -> 
         if r.len() >= n {
             return r;
         }
-        assert!(started.elapsed() < Duration::from_secs(secs), "{n} runs of {flow} not logged: {r:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(secs),
+            "{n} runs of {flow} not logged: {r:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

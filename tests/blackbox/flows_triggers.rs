@@ -27,20 +27,32 @@ async fn filter_flows(kind: Kind) {
         &[op("check", "condition", json!({"filter": {"$trigger": {"payload": {"amount": {"_gte": 0}}}}}))],
     )
     .await;
-    let r = server.post("/items/orders", json!({"amount": 5, "item": "pen"})).await;
+    let r = server
+        .post("/items/orders", json!({"amount": 5, "item": "pen"}))
+        .await;
     let id = r.assert_ok()["id"].clone();
     let r = server.get(&format!("/items/orders/{id}")).await;
     assert_eq!(r.assert_ok()["status"], "checked");
     assert_eq!(r.data()["amount"], 5);
 
-    let r = server.post("/items/orders", json!({"amount": -5, "item": "pen"})).await;
+    let r = server
+        .post("/items/orders", json!({"amount": -5, "item": "pen"}))
+        .await;
     r.assert_error(400, "FAILED_VALIDATION");
     assert_eq!(r.body["errors"][0]["extensions"]["field"], "$trigger");
-    assert_eq!(r.body["errors"][0]["extensions"]["path"], json!(["payload", "amount"]));
+    assert_eq!(
+        r.body["errors"][0]["extensions"]["path"],
+        json!(["payload", "amount"])
+    );
     assert_eq!(count(&db, "orders").await, 1, "nothing written");
-    let r = server.patch(&format!("/items/orders/{id}"), json!({"amount": -1})).await;
+    let r = server
+        .patch(&format!("/items/orders/{id}"), json!({"amount": -1}))
+        .await;
     r.assert_error(400, "FAILED_VALIDATION");
-    assert_eq!(server.get(&format!("/items/orders/{id}")).await.data()["amount"], 5);
+    assert_eq!(
+        server.get(&format!("/items/orders/{id}")).await.data()["amount"],
+        5
+    );
 
     // A throwing filter flow rejects with its own status and code; nothing is written.
     // (As in Directus, a filter flow whose last step rejected rejects the write: the
@@ -51,18 +63,30 @@ async fn filter_flows(kind: Kind) {
         &[op("allowed", "condition", json!({"filter": {"$trigger": {"payload": {"item": {"_neq": "bomb"}}}}}))],
     )
     .await;
-    let flow_of = server.get(&format!("/operations/{}", ids[0])).await.assert_ok()["flow"].clone();
+    let flow_of = server
+        .get(&format!("/operations/{}", ids[0]))
+        .await
+        .assert_ok()["flow"]
+        .clone();
     let throw = server
         .post("/operations", json!({"flow": flow_of, "key": "throw", "type": "throw-error", "options": {"status": 422, "code": "ORDER_BLOCKED", "message": "{{$trigger.payload.item}} can't be ordered"}}))
         .await
         .assert_ok()["id"]
         .clone();
-    server.patch(&format!("/operations/{}", ids[0]), json!({"reject": throw})).await.assert_ok();
-    let r = server.post("/items/orders", json!({"amount": 1, "item": "bomb"})).await;
+    server
+        .patch(&format!("/operations/{}", ids[0]), json!({"reject": throw}))
+        .await
+        .assert_ok();
+    let r = server
+        .post("/items/orders", json!({"amount": 1, "item": "bomb"}))
+        .await;
     r.assert_error(422, "ORDER_BLOCKED");
     assert_eq!(r.message(), "bomb can't be ordered");
     assert_eq!(count(&db, "orders").await, 1, "nothing written");
-    server.post("/items/orders", json!({"amount": 1, "item": "cup"})).await.assert_ok();
+    server
+        .post("/items/orders", json!({"amount": 1, "item": "cup"}))
+        .await
+        .assert_ok();
     assert_eq!(count(&db, "orders").await, 2);
 }
 on_every_db!(filter_flows_change_and_reject_writes, filter_flows);
@@ -75,7 +99,10 @@ async fn action_flows(kind: Kind) {
         Kind::MySql => "int auto_increment primary key",
         Kind::Sqlite => "integer primary key",
     };
-    db.exec(&format!("CREATE TABLE audit (id {serial}, order_id integer, note varchar(100))")).await;
+    db.exec(&format!(
+        "CREATE TABLE audit (id {serial}, order_id integer, note varchar(100))"
+    ))
+    .await;
     let server = Server::start(&db).await;
     create_flow(
         &server,
@@ -93,8 +120,14 @@ async fn action_flows(kind: Kind) {
     assert_eq!(rows[0]["order_id"].to_string(), id.to_string());
     assert_eq!(rows[0]["note"], "orders.items.create by true");
     // A batch create fires once per item.
-    server.post("/items/orders", json!([{"amount": 1}, {"amount": 2}])).await.assert_ok();
-    eventually(10, "one run per created item", || async { count(&db, "audit").await == 3 }).await;
+    server
+        .post("/items/orders", json!([{"amount": 1}, {"amount": 2}]))
+        .await
+        .assert_ok();
+    eventually(10, "one run per created item", || async {
+        count(&db, "audit").await == 3
+    })
+    .await;
 }
 on_every_db!(action_flows_run_after_commit, action_flows);
 
@@ -114,11 +147,20 @@ async fn webhooks_manual_and_another_flow() {
         &[op("echo", "transform", json!({"json": {"x": "{{$trigger.query.x}}", "path": "{{$trigger.path}}", "m": "{{$trigger.method}}"}}))],
     )
     .await;
-    let r = server.anonymous().get(&format!("/flows/trigger/{get_flow}?x=42")).await;
+    let r = server
+        .anonymous()
+        .get(&format!("/flows/trigger/{get_flow}?x=42"))
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.body, json!({"x": "42", "path": format!("/flows/trigger/{get_flow}"), "m": "GET"}));
+    assert_eq!(
+        r.body,
+        json!({"x": "42", "path": format!("/flows/trigger/{get_flow}"), "m": "GET"})
+    );
     // Wrong method, unknown id: 403.
-    server.post(&format!("/flows/trigger/{get_flow}"), json!({})).await.assert_error(403, "FORBIDDEN");
+    server
+        .post(&format!("/flows/trigger/{get_flow}"), json!({}))
+        .await
+        .assert_error(403, "FORBIDDEN");
     server
         .get("/flows/trigger/3f1c9a52-0000-4000-8000-000000000000")
         .await
@@ -131,7 +173,9 @@ async fn webhooks_manual_and_another_flow() {
         &[op("double", "transform", json!({"json": {"n": "{{$trigger.body.n}}", "who": "{{$accountability.user}}"}}))],
     )
     .await;
-    let r = server.post(&format!("/flows/trigger/{all_flow}"), json!({"n": 21})).await;
+    let r = server
+        .post(&format!("/flows/trigger/{all_flow}"), json!({"n": 21}))
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["double"]["n"], 21);
     assert!(r.body["double"]["who"].is_string(), "{}", r.body);
@@ -145,7 +189,9 @@ async fn webhooks_manual_and_another_flow() {
         &[op("t", "throw-error", json!({"status": 418, "code": "MY_CODE", "message": "teapot"}))],
     )
     .await;
-    let r = server.post(&format!("/flows/trigger/{teapot}"), json!({})).await;
+    let r = server
+        .post(&format!("/flows/trigger/{teapot}"), json!({}))
+        .await;
     r.assert_error(418, "MY_CODE");
     assert_eq!(r.message(), "teapot");
 
@@ -160,16 +206,25 @@ async fn webhooks_manual_and_another_flow() {
     )
     .await;
     let started = std::time::Instant::now();
-    let r = server.post(&format!("/flows/trigger/{slow}"), json!({})).await;
+    let r = server
+        .post(&format!("/flows/trigger/{slow}"), json!({}))
+        .await;
     assert_eq!(r.status, 204);
     assert!(started.elapsed() < Duration::from_millis(300));
-    eventually(5, "the async run finished", || async { count(&db, "orders").await == 1 }).await;
+    eventually(5, "the async run finished", || async {
+        count(&db, "orders").await == 1
+    })
+    .await;
 
     // Another flow: called once, and once per element of an array payload.
     let (callee, _) = create_flow(
         &server,
         json!({"name": "callee", "trigger": "operation", "options": {"return": "$last"}}),
-        &[op("triple", "exec", json!({"code": "fn main(data) { data[\"$trigger\"].n * 3 }"}))],
+        &[op(
+            "triple",
+            "exec",
+            json!({"code": "fn main(data) { data[\"$trigger\"].n * 3 }"}),
+        )],
     )
     .await;
     let (caller, _) = create_flow(
@@ -181,7 +236,9 @@ async fn webhooks_manual_and_another_flow() {
         ],
     )
     .await;
-    let r = server.post(&format!("/flows/trigger/{caller}"), json!({"n": 5})).await;
+    let r = server
+        .post(&format!("/flows/trigger/{caller}"), json!({"n": 5}))
+        .await;
     assert_eq!(r.body["one"], 15, "{}", r.body);
     assert_eq!(r.body["many"], json!([3, 6]), "{}", r.body);
     // Only flows with the "another flow" trigger can be called.
@@ -191,11 +248,17 @@ async fn webhooks_manual_and_another_flow() {
         &[op("one", "trigger", json!({"flow": get_flow}))],
     )
     .await;
-    let r = server.post(&format!("/flows/trigger/{bad_caller}"), json!({})).await;
+    let r = server
+        .post(&format!("/flows/trigger/{bad_caller}"), json!({}))
+        .await;
     assert_eq!(r.body["code"], "INVALID_PAYLOAD", "{}", r.body);
 
     // Manual trigger: a signed-in user, a listed collection, readable keys.
-    let id = server.post("/items/orders", json!({"item": "manual"})).await.assert_ok()["id"].clone();
+    let id = server
+        .post("/items/orders", json!({"item": "manual"}))
+        .await
+        .assert_ok()["id"]
+        .clone();
     let (manual, _) = create_flow(
         &server,
         json!({"name": "manual", "trigger": "manual", "options": {"collections": ["orders"], "location": "item"}}),
@@ -203,22 +266,52 @@ async fn webhooks_manual_and_another_flow() {
     )
     .await;
     let path = format!("/flows/trigger/{manual}");
-    let r = server.post(&path, json!({"collection": "orders", "keys": [id]})).await;
+    let r = server
+        .post(&path, json!({"collection": "orders", "keys": [id]}))
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body, json!({"keys": [id], "collection": "orders"}));
-    server.anonymous().post(&path, json!({"collection": "orders", "keys": [id]})).await.assert_error(403, "FORBIDDEN");
-    server.post(&path, json!({"collection": "audit", "keys": [id]})).await.assert_error(403, "FORBIDDEN");
-    server.post(&path, json!({"collection": "orders", "keys": [99999]})).await.assert_error(403, "FORBIDDEN");
-    server.post(&path, json!({"collection": "orders", "keys": []})).await.assert_error(400, "INVALID_PAYLOAD");
+    server
+        .anonymous()
+        .post(&path, json!({"collection": "orders", "keys": [id]}))
+        .await
+        .assert_error(403, "FORBIDDEN");
+    server
+        .post(&path, json!({"collection": "audit", "keys": [id]}))
+        .await
+        .assert_error(403, "FORBIDDEN");
+    server
+        .post(&path, json!({"collection": "orders", "keys": [99999]}))
+        .await
+        .assert_error(403, "FORBIDDEN");
+    server
+        .post(&path, json!({"collection": "orders", "keys": []}))
+        .await
+        .assert_error(400, "INVALID_PAYLOAD");
     server.get(&path).await.assert_error(403, "FORBIDDEN");
 
     // Switching a flow off (or deleting it) takes effect at once.
-    server.patch(&format!("/flows/{get_flow}"), json!({"status": "inactive"})).await.assert_ok();
-    server.get(&format!("/flows/trigger/{get_flow}")).await.assert_error(403, "FORBIDDEN");
+    server
+        .patch(&format!("/flows/{get_flow}"), json!({"status": "inactive"}))
+        .await
+        .assert_ok();
+    server
+        .get(&format!("/flows/trigger/{get_flow}"))
+        .await
+        .assert_error(403, "FORBIDDEN");
     server.delete(&format!("/flows/{all_flow}")).await;
-    server.post(&format!("/flows/trigger/{all_flow}"), json!({})).await.assert_error(403, "FORBIDDEN");
-    let ops = server.get(&format!("/operations?filter[flow][_eq]={all_flow}")).await;
-    assert_eq!(ops.assert_ok().as_array().unwrap().len(), 0, "operations go with their flow");
+    server
+        .post(&format!("/flows/trigger/{all_flow}"), json!({}))
+        .await
+        .assert_error(403, "FORBIDDEN");
+    let ops = server
+        .get(&format!("/operations?filter[flow][_eq]={all_flow}"))
+        .await;
+    assert_eq!(
+        ops.assert_ok().as_array().unwrap().len(),
+        0,
+        "operations go with their flow"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -227,7 +320,8 @@ async fn schedules_never_overlap() {
         return;
     }
     let db = TestDb::create(Kind::Sqlite).await;
-    db.exec("CREATE TABLE ticks (id integer primary key, phase varchar(10))").await;
+    db.exec("CREATE TABLE ticks (id integer primary key, phase varchar(10))")
+        .await;
     let server = Server::start(&db).await;
     // Every second, a run that takes 1.5 s: ticks during a run are skipped.
     let (flow, _) = create_flow(
@@ -241,10 +335,15 @@ async fn schedules_never_overlap() {
     )
     .await;
     eventually(10, "two scheduled runs finished", || async {
-        db.count("SELECT COUNT(*) AS n FROM ticks WHERE phase = 'end'").await >= 2
+        db.count("SELECT COUNT(*) AS n FROM ticks WHERE phase = 'end'")
+            .await
+            >= 2
     })
     .await;
-    server.patch(&format!("/flows/{flow}"), json!({"status": "inactive"})).await.assert_ok();
+    server
+        .patch(&format!("/flows/{flow}"), json!({"status": "inactive"}))
+        .await
+        .assert_ok();
     tokio::time::sleep(Duration::from_millis(1700)).await;
     let phases: Vec<String> = db
         .query("SELECT phase FROM ticks ORDER BY id")
@@ -260,7 +359,11 @@ async fn schedules_never_overlap() {
     }
     let settled = phases.len();
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(count(&db, "ticks").await as usize, settled, "an inactive schedule stops");
+    assert_eq!(
+        count(&db, "ticks").await as usize,
+        settled,
+        "an inactive schedule stops"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -277,11 +380,21 @@ async fn a_flow_that_triggers_itself_stops_at_the_depth_limit() {
         &[op("again", "item-create", json!({"collection": "orders", "permissions": "$full", "payload": {"item": "again"}}))],
     )
     .await;
-    server.post("/items/orders", json!({"item": "first"})).await.assert_ok();
+    server
+        .post("/items/orders", json!({"item": "first"}))
+        .await
+        .assert_ok();
     // The client's order, then one per allowed depth.
-    eventually(10, "the loop ran to its limit", || async { count(&db, "orders").await == 4 }).await;
+    eventually(10, "the loop ran to its limit", || async {
+        count(&db, "orders").await == 4
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(count(&db, "orders").await, 4, "and stopped there");
     let health = server.get("/server/health").await;
-    assert!(health.body["checks"]["flows:queue"][0]["tooDeep"].as_u64() >= Some(1), "{}", health.body);
+    assert!(
+        health.body["checks"]["flows:queue"][0]["tooDeep"].as_u64() >= Some(1),
+        "{}",
+        health.body
+    );
 }

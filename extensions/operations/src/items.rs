@@ -94,14 +94,24 @@ impl Operation for ItemRead {
                 .map_err(|_| HostError::new(500, "INTERNAL_SERVER_ERROR", "unreadable items"))
         };
         match keys(&options) {
-            Some(keys) if keys.len() == 1 && !matches!(json_option(&options, "key"), Some(Json::Array(_))) => {
+            Some(keys)
+                if keys.len() == 1
+                    && !matches!(json_option(&options, "key"), Some(Json::Array(_))) =>
+            {
                 let item = host
-                    .read_item(&as_ctx, &collection, &key_text(&keys[0]), QueryInput::Json(q))
+                    .read_item(
+                        &as_ctx,
+                        &collection,
+                        &key_text(&keys[0]),
+                        QueryInput::Json(q),
+                    )
                     .await?;
                 parse(&item)
             }
             Some(keys) => {
-                let pk = host.primary_key(&collection).ok_or_else(HostError::forbidden)?;
+                let pk = host
+                    .primary_key(&collection)
+                    .ok_or_else(HostError::forbidden)?;
                 let mut q = q;
                 let by_keys = json!({pk: {"_in": keys}});
                 q["filter"] = match q.get("filter") {
@@ -192,7 +202,9 @@ impl Operation for ItemDelete {
     ) -> Result<Json, HostError> {
         let collection = required(&options, "collection")?;
         let Some(t) = target(&options)? else {
-            return Err(HostError::invalid_payload("\"key\" or \"query\" is required"));
+            return Err(HostError::invalid_payload(
+                "\"key\" or \"query\" is required",
+            ));
         };
         let result = match &t {
             Target::Keys(k) => Json::Array(k.clone()),

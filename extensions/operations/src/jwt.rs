@@ -104,7 +104,8 @@ pub fn sign(payload: &Json, secret: &str, options: &Json, now: i64) -> Result<St
 pub fn verify(token: &str, secret: &str, now: i64) -> Result<Json, HostError> {
     let (header, payload, signed, sig) = parts(token)?;
     let alg = header.get("alg").and_then(Json::as_str).unwrap_or("");
-    let expected = mac(alg, secret.as_bytes(), signed.as_bytes()).map_err(|_| invalid("invalid algorithm"))?;
+    let expected =
+        mac(alg, secret.as_bytes(), signed.as_bytes()).map_err(|_| invalid("invalid algorithm"))?;
     let given = B64.decode(sig).map_err(|_| invalid("invalid signature"))?;
     // Constant-time comparison through the MAC's own verifier would need the key again;
     // compare without early exit instead.
@@ -117,7 +118,11 @@ pub fn verify(token: &str, secret: &str, now: i64) -> Result<Json, HostError> {
     {
         return Err(invalid("invalid signature"));
     }
-    if payload.get("exp").and_then(Json::as_i64).is_some_and(|exp| exp <= now) {
+    if payload
+        .get("exp")
+        .and_then(Json::as_i64)
+        .is_some_and(|exp| exp <= now)
+    {
         return Err(HostError::new(401, "TOKEN_EXPIRED", "jwt expired"));
     }
     Ok(payload)
@@ -176,18 +181,33 @@ mod tests {
 
     #[test]
     fn signs_verifies_and_refuses() {
-        let t = sign(&json!({"id": 7}), "s3cret", &json!({"expiresIn": "1h"}), 1000).unwrap();
+        let t = sign(
+            &json!({"id": 7}),
+            "s3cret",
+            &json!({"expiresIn": "1h"}),
+            1000,
+        )
+        .unwrap();
         let p = verify(&t, "s3cret", 1001).unwrap();
         assert_eq!(p["id"], 7);
         assert_eq!(p["exp"], 1000 + 3600);
         assert_eq!(verify(&t, "other", 1001).unwrap_err().code, "INVALID_TOKEN");
-        assert_eq!(verify(&t, "s3cret", 99_999).unwrap_err().code, "TOKEN_EXPIRED");
-        assert_eq!(verify("a.b", "s3cret", 0).unwrap_err().code, "INVALID_TOKEN");
+        assert_eq!(
+            verify(&t, "s3cret", 99_999).unwrap_err().code,
+            "TOKEN_EXPIRED"
+        );
+        assert_eq!(
+            verify("a.b", "s3cret", 0).unwrap_err().code,
+            "INVALID_TOKEN"
+        );
         assert_eq!(parts(&t).unwrap().1["id"], 7);
         // A token from another implementation (jwt.io's HS256 example, secret
         // "your-256-bit-secret") verifies.
         let known = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
-        assert_eq!(verify(known, "your-256-bit-secret", 0).unwrap()["name"], "John Doe");
+        assert_eq!(
+            verify(known, "your-256-bit-secret", 0).unwrap()["name"],
+            "John Doe"
+        );
     }
 
     #[test]

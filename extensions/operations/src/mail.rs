@@ -120,7 +120,11 @@ impl Operation for Notification {
             })
             .collect();
         let ids = host
-            .create_items(&acting_as(ctx, &options), "directus_notifications", Json::Array(rows))
+            .create_items(
+                &acting_as(ctx, &options),
+                "directus_notifications",
+                Json::Array(rows),
+            )
             .await?;
         // Who wants mail is the system's to know, not the flow's permissions.
         let system = Context {

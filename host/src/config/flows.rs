@@ -112,7 +112,10 @@ impl EmailConfig {
         let transport = match vars.get("EMAIL_TRANSPORT") {
             None => EmailTransport::Log,
             Some("smtp") => EmailTransport::Smtp {
-                host: vars.get("EMAIL_SMTP_HOST").unwrap_or("127.0.0.1").to_string(),
+                host: vars
+                    .get("EMAIL_SMTP_HOST")
+                    .unwrap_or("127.0.0.1")
+                    .to_string(),
                 port: parse_num(vars, "EMAIL_SMTP_PORT", 587u16)?,
                 user: vars.get("EMAIL_SMTP_USER").map(str::to_string),
                 password: vars.get("EMAIL_SMTP_PASSWORD").map(str::to_string),
@@ -135,13 +138,18 @@ impl EmailConfig {
             .get("EMAIL_FROM")
             .unwrap_or("no-reply@example.com")
             .to_string();
-        if !crate::auth::is_plausible_email(from.rsplit_once('<').map_or(from.as_str(), |(_, a)| a.trim_end_matches('>'))) {
+        if !crate::auth::is_plausible_email(
+            from.rsplit_once('<')
+                .map_or(from.as_str(), |(_, a)| a.trim_end_matches('>')),
+        ) {
             return Err(invalid("EMAIL_FROM", &from, "must be an e-mail address"));
         }
         Ok(EmailConfig {
             from,
             transport,
-            templates_path: PathBuf::from(vars.get("EMAIL_TEMPLATES_PATH").unwrap_or("./templates")),
+            templates_path: PathBuf::from(
+                vars.get("EMAIL_TEMPLATES_PATH").unwrap_or("./templates"),
+            ),
             timeout: duration(vars, "EMAIL_SEND_TIMEOUT", Duration::from_secs(10))?,
         })
     }
@@ -177,10 +185,24 @@ mod tests {
             ("EMAIL_SMTP_IGNORE_TLS", "true"),
         ]))
         .unwrap();
-        assert!(matches!(smtp.transport, EmailTransport::Smtp { port: 1025, ignore_tls: true, .. }));
-        assert!(EmailConfig::from_vars(&Vars::from_pairs([("EMAIL_TRANSPORT", "carrier-pigeon")])).is_err());
+        assert!(matches!(
+            smtp.transport,
+            EmailTransport::Smtp {
+                port: 1025,
+                ignore_tls: true,
+                ..
+            }
+        ));
+        assert!(
+            EmailConfig::from_vars(&Vars::from_pairs([("EMAIL_TRANSPORT", "carrier-pigeon")]))
+                .is_err()
+        );
         assert!(EmailConfig::from_vars(&Vars::from_pairs([("EMAIL_FROM", "nope")])).is_err());
-        let named = EmailConfig::from_vars(&Vars::from_pairs([("EMAIL_FROM", "Shop <shop@example.com>")])).unwrap();
+        let named = EmailConfig::from_vars(&Vars::from_pairs([(
+            "EMAIL_FROM",
+            "Shop <shop@example.com>",
+        )]))
+        .unwrap();
         assert_eq!(named.from, "Shop <shop@example.com>");
     }
 }

@@ -272,11 +272,7 @@ mod tests {
     #[tokio::test]
     async fn handlers_are_removed_by_owner() {
         let bus = Bus::default();
-        let reject = || {
-            handler(|_| {
-                Err(Rejection::new("no"))
-            })
-        };
+        let reject = || handler(|_| Err(Rejection::new("no")));
         bus.on_filter_owned("ext:a", "items.create", reject());
         bus.on_filter_owned("ext:a", "orders.items.update", reject());
         bus.on_filter_owned("ext:b", "items.delete", reject());

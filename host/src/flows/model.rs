@@ -40,14 +40,16 @@ impl Flow {
     }
 
     pub fn option_bool(&self, key: &str) -> bool {
-        matches!(self.option(key), Some(Json::Bool(true)))
-            || self.option_str(key) == Some("true")
+        matches!(self.option(key), Some(Json::Bool(true))) || self.option_str(key) == Some("true")
     }
 
     /// A list option (`scope`, `collections`): an array, or comma-separated text.
     pub fn option_list(&self, key: &str) -> Vec<String> {
         match self.option(key) {
-            Some(Json::Array(a)) => a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+            Some(Json::Array(a)) => a
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
             Some(Json::String(s)) => s
                 .split(',')
                 .map(|p| p.trim().to_string())
@@ -92,7 +94,15 @@ pub fn operation_of(row: &Row) -> Option<(String, Operation)> {
 pub async fn load(db: &Db) -> Result<Vec<Flow>, DbError> {
     let mut sql = db.sql();
     sql.push("SELECT ")
-        .idents(["id", "name", "status", "trigger", "accountability", "options", "operation"])
+        .idents([
+            "id",
+            "name",
+            "status",
+            "trigger",
+            "accountability",
+            "options",
+            "operation",
+        ])
         .push(" FROM ")
         .ident("rectus_flows");
     let flows = db.fetch_all(&sql).await?;

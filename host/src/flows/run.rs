@@ -143,7 +143,11 @@ pub fn error_of(last: &Json) -> (u16, &'static str, String, Map<String, Json>) {
         .and_then(Json::as_u64)
         .filter(|s| (400..600).contains(s))
         .unwrap_or(400) as u16;
-    let code = static_code(o.get("code").and_then(Json::as_str).unwrap_or("FAILED_VALIDATION"));
+    let code = static_code(
+        o.get("code")
+            .and_then(Json::as_str)
+            .unwrap_or("FAILED_VALIDATION"),
+    );
     let message = o
         .get("message")
         .and_then(Json::as_str)
@@ -210,7 +214,9 @@ async fn steps(state: &Arc<AppState>, flow: &Flow, started: Started) -> Outcome 
         let Some(runner) = state.modules.operation(&op.kind) else {
             tracing::warn!(flow = %flow.id, operation = %op.key, kind = %op.kind, "unknown operation type: the flow stops");
             status = Status::Unknown;
-            steps.push(json!({"operation": op.id, "key": op.key, "status": "unknown", "options": options}));
+            steps.push(
+                json!({"operation": op.id, "key": op.key, "status": "unknown", "options": options}),
+            );
             break;
         };
         let result = runner
@@ -249,7 +255,10 @@ mod tests {
     fn errors_become_values_and_back() {
         let thrown = HostError::new(418, "FLOW_ERROR", "teapot").with("custom_code", "MY_CODE");
         let v = error_json(&thrown);
-        assert_eq!(v, json!({"message": "teapot", "status": 418, "code": "MY_CODE"}));
+        assert_eq!(
+            v,
+            json!({"message": "teapot", "status": 418, "code": "MY_CODE"})
+        );
         let (status, code, message, ext) = error_of(&v);
         assert_eq!((status, code, message.as_str()), (418, "MY_CODE", "teapot"));
         assert!(ext.is_empty());

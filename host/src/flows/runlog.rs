@@ -17,8 +17,15 @@ const REDACTED: &str = "--redacted--";
 fn secret_key(k: &str) -> bool {
     matches!(
         k.to_ascii_lowercase().as_str(),
-        "password" | "token" | "tfa_secret" | "authorization" | "cookie" | "access_token"
-            | "refresh_token" | "secret" | "x-api-key"
+        "password"
+            | "token"
+            | "tfa_secret"
+            | "authorization"
+            | "cookie"
+            | "access_token"
+            | "refresh_token"
+            | "secret"
+            | "x-api-key"
     )
 }
 
@@ -92,7 +99,10 @@ pub async fn record(
         sql.push(" RETURNING ").ident("id");
         tx.fetch_optional(&sql).await?
     }
-    .and_then(|r| r.get("id").and_then(|v| v.as_i64().or_else(|| v.as_str()?.parse().ok())))
+    .and_then(|r| {
+        r.get("id")
+            .and_then(|v| v.as_i64().or_else(|| v.as_str()?.parse().ok()))
+    })
     .unwrap_or_default();
     if revision {
         let data = json!({

@@ -137,19 +137,43 @@ mod tests {
     fn whole_values_keep_their_type_and_missing_paths_are_empty() {
         let data = json!({"$trigger": {"body": {"x": 42, "list": [{"n": "a"}], "k v": true}}, "$last": null, "op1": "ok"});
         assert_eq!(render(&json!("{{$trigger.body.x}}"), &data), json!(42));
-        assert_eq!(render(&json!("{{ $trigger.body }}"), &data), data["$trigger"]["body"]);
-        assert_eq!(render(&json!("x={{$trigger.body.x}}!"), &data), json!("x=42!"));
-        assert_eq!(render(&json!("{{$trigger.body.list[0].n}}"), &data), json!("a"));
-        assert_eq!(render(&json!("{{$trigger.body[\"k v\"]}}"), &data), json!(true));
-        assert_eq!(render(&json!("missing={{$trigger.body.nope}}"), &data), json!("missing="));
+        assert_eq!(
+            render(&json!("{{ $trigger.body }}"), &data),
+            data["$trigger"]["body"]
+        );
+        assert_eq!(
+            render(&json!("x={{$trigger.body.x}}!"), &data),
+            json!("x=42!")
+        );
+        assert_eq!(
+            render(&json!("{{$trigger.body.list[0].n}}"), &data),
+            json!("a")
+        );
+        assert_eq!(
+            render(&json!("{{$trigger.body[\"k v\"]}}"), &data),
+            json!(true)
+        );
+        assert_eq!(
+            render(&json!("missing={{$trigger.body.nope}}"), &data),
+            json!("missing=")
+        );
         assert_eq!(render(&json!("{{$trigger.nope}}"), &data), json!(""));
         assert_eq!(render(&json!("{{$last}}"), &data), json!(null));
-        assert_eq!(render(&json!("obj: {{$trigger.body.list}}"), &data), json!("obj: [{\"n\":\"a\"}]"));
         assert_eq!(
-            render(&json!({"a": ["{{op1}}", 1, {"b": "{{ op1 }}-{{op1}}"}]}), &data),
+            render(&json!("obj: {{$trigger.body.list}}"), &data),
+            json!("obj: [{\"n\":\"a\"}]")
+        );
+        assert_eq!(
+            render(
+                &json!({"a": ["{{op1}}", 1, {"b": "{{ op1 }}-{{op1}}"}]}),
+                &data
+            ),
             json!({"a": ["ok", 1, {"b": "ok-ok"}]})
         );
         assert_eq!(render(&json!("{{ unclosed"), &data), json!("{{ unclosed"));
-        assert_eq!(render(&json!("{{a.b.c.d.e.f.g.h.i.j.k}}"), &data), json!(""));
+        assert_eq!(
+            render(&json!("{{a.b.c.d.e.f.g.h.i.j.k}}"), &data),
+            json!("")
+        );
     }
 }

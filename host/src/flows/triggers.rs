@@ -107,7 +107,11 @@ pub(super) fn spawn_dispatcher(state: &Arc<AppState>) {
                 Ok(e) => e,
                 Err(broadcast::error::RecvError::Lagged(n)) => {
                     if let Some(state) = weak.upgrade() {
-                        state.flows.stats.missed_events.fetch_add(n, Ordering::Relaxed);
+                        state
+                            .flows
+                            .stats
+                            .missed_events
+                            .fetch_add(n, Ordering::Relaxed);
                     }
                     tracing::warn!(missed = n, "flow dispatcher fell behind: events missed");
                     continue;

@@ -38,7 +38,9 @@ pub fn register(state: &Arc<AppState>) {
             let weak = weak.clone();
             Box::pin(async move { run(weak, check, e).await })
         });
-        state.events.on_filter_owned("flows-validation", event, handler);
+        state
+            .events
+            .on_filter_owned("flows-validation", event, handler);
     }
 }
 
@@ -111,7 +113,9 @@ fn check_flow(f: &Map<String, Json>) -> Result<(), Rejection> {
     }
     if let Some(s) = f.get("status") {
         if !matches!(s.as_str(), Some("active" | "inactive")) {
-            return Err(invalid(format!("\"status\" must be active or inactive, not {s}")));
+            return Err(invalid(format!(
+                "\"status\" must be active or inactive, not {s}"
+            )));
         }
     }
     if let Some(a) = f.get("accountability").filter(|a| !a.is_null()) {
@@ -131,7 +135,8 @@ fn check_flow(f: &Map<String, Json>) -> Result<(), Rejection> {
             let cron = opt("cron")
                 .and_then(Json::as_str)
                 .ok_or_else(|| invalid("a schedule flow needs \"options.cron\""))?;
-            parse_cron(cron).map_err(|e| invalid(format!("\"{cron}\" is not a valid cron: {e}")))?;
+            parse_cron(cron)
+                .map_err(|e| invalid(format!("\"{cron}\" is not a valid cron: {e}")))?;
         }
         Some("event") => {
             if let Some(t) = opt("type") {
@@ -163,7 +168,14 @@ async fn flow(state: &AppState, e: &FilterEvent) -> Result<(), Rejection> {
     if e.keys.is_empty() {
         return check_flow(payload);
     }
-    for mut row in stored(state, "rectus_flows", &["trigger", "status", "accountability", "options"], &e.keys).await? {
+    for mut row in stored(
+        state,
+        "rectus_flows",
+        &["trigger", "status", "accountability", "options"],
+        &e.keys,
+    )
+    .await?
+    {
         for (k, v) in payload {
             row.insert(k.clone(), v.clone());
         }
@@ -204,9 +216,7 @@ pub fn has_cycle(links: &HashMap<String, (Option<String>, Option<String>)>) -> b
         false
     }
     let (mut path, mut done) = (HashSet::new(), HashSet::new());
-    links
-        .keys()
-        .any(|n| visit(n, links, &mut path, &mut done))
+    links.keys().any(|n| visit(n, links, &mut path, &mut done))
 }
 
 async fn operation(state: &AppState, e: &FilterEvent) -> Result<(), Rejection> {
@@ -232,7 +242,10 @@ async fn operation(state: &AppState, e: &FilterEvent) -> Result<(), Rejection> {
     }
     for link in ["resolve", "reject"] {
         if let Some(v) = payload.get(link).filter(|v| !v.is_null()) {
-            if v.as_str().and_then(|s| uuid::Uuid::parse_str(s).ok()).is_none() {
+            if v.as_str()
+                .and_then(|s| uuid::Uuid::parse_str(s).ok())
+                .is_none()
+            {
                 return Err(invalid(format!("\"{link}\" must be an operation id")));
             }
         }
@@ -259,11 +272,9 @@ async fn operation(state: &AppState, e: &FilterEvent) -> Result<(), Rejection> {
                 .ident("flow")
                 .push(" = ");
             sql.bind_cast(flow.clone(), pg_cast(FieldType::Uuid));
-            let rows = state
-                .db
-                .fetch_all(&sql)
-                .await
-                .map_err(|e| Rejection::new(format!("could not check the change: {}", e.message)))?;
+            let rows = state.db.fetch_all(&sql).await.map_err(|e| {
+                Rejection::new(format!("could not check the change: {}", e.message))
+            })?;
             for r in rows {
                 if let Some(i) = text(r.get("id")) {
                     links.insert(i, (text(r.get("resolve")), text(r.get("reject"))));
@@ -291,17 +302,31 @@ async fn operation(state: &AppState, e: &FilterEvent) -> Result<(), Rejection> {
 mod tests {
     use super::*;
 
-    fn links(pairs: &[(&str, Option<&str>, Option<&str>)]) -> HashMap<String, (Option<String>, Option<String>)> {
+    fn links(
+        pairs: &[(&str, Option<&str>, Option<&str>)],
+    ) -> HashMap<String, (Option<String>, Option<String>)> {
         pairs
             .iter()
-            .map(|(a, r, j)| (a.to_string(), (r.map(str::to_string), j.map(str::to_string))))
+            .map(|(a, r, j)| {
+                (
+                    a.to_string(),
+                    (r.map(str::to_string), j.map(str::to_string)),
+                )
+            })
             .collect()
     }
 
     #[test]
     fn cycles() {
-        assert!(!has_cycle(&links(&[("a", Some("b"), Some("c")), ("b", Some("c"), None), ("c", None, None)])));
-        assert!(has_cycle(&links(&[("a", Some("b"), None), ("b", None, Some("a"))])));
+        assert!(!has_cycle(&links(&[
+            ("a", Some("b"), Some("c")),
+            ("b", Some("c"), None),
+            ("c", None, None)
+        ])));
+        assert!(has_cycle(&links(&[
+            ("a", Some("b"), None),
+            ("b", None, Some("a"))
+        ])));
         assert!(has_cycle(&links(&[("a", Some("a"), None)])));
         assert!(!has_cycle(&links(&[("a", Some("missing"), None)])));
     }
@@ -309,8 +334,14 @@ mod tests {
     #[test]
     fn flow_settings() {
         let ok = |v: Json| check_flow(v.as_object().unwrap());
-        assert!(ok(serde_json::json!({"trigger": "schedule", "options": {"cron": "*/5 * * * * *"}})).is_ok());
-        assert!(ok(serde_json::json!({"trigger": "schedule", "options": {"cron": "every tuesday"}})).is_err());
+        assert!(ok(
+            serde_json::json!({"trigger": "schedule", "options": {"cron": "*/5 * * * * *"}})
+        )
+        .is_ok());
+        assert!(ok(
+            serde_json::json!({"trigger": "schedule", "options": {"cron": "every tuesday"}})
+        )
+        .is_err());
         assert!(ok(serde_json::json!({"trigger": "schedule", "options": {}})).is_err());
         assert!(ok(serde_json::json!({"trigger": "sometimes"})).is_err());
         assert!(ok(serde_json::json!({"trigger": "event", "options": {"type": "later"}})).is_err());

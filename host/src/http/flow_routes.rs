@@ -146,7 +146,11 @@ async fn check_manual(
         .get("collection")
         .and_then(Json::as_str)
         .ok_or_else(|| ApiError::invalid_payload("\"collection\" is required"))?;
-    if !flow.option_list("collections").iter().any(|c| c == collection) {
+    if !flow
+        .option_list("collections")
+        .iter()
+        .any(|c| c == collection)
+    {
         return Err(ApiError::forbidden());
     }
     let keys = match body.get("keys") {
@@ -156,7 +160,9 @@ async fn check_manual(
     };
     let require_selection = !matches!(flow.option("requireSelection"), Some(Json::Bool(false)));
     if keys.is_empty() && require_selection {
-        return Err(ApiError::invalid_payload("\"keys\" must name at least one item"));
+        return Err(ApiError::invalid_payload(
+            "\"keys\" must name at least one item",
+        ));
     }
     let host = crate::registry::NativeHost::new(state.clone());
     for k in &keys {
@@ -164,9 +170,14 @@ async fn check_manual(
             Json::String(s) => s.clone(),
             other => other.to_string(),
         };
-        host.read_item(ctx, collection, &key, QueryInput::Json(json!({"fields": ["*"]})))
-            .await
-            .map_err(|_| ApiError::forbidden())?;
+        host.read_item(
+            ctx,
+            collection,
+            &key,
+            QueryInput::Json(json!({"fields": ["*"]})),
+        )
+        .await
+        .map_err(|_| ApiError::forbidden())?;
     }
     Ok(())
 }

@@ -148,7 +148,10 @@ mod tests {
         )
         .await
         .unwrap();
-        assert!(reset.contains("https://x/reset?token=a&amp;b=&lt;c&gt;"), "{reset}");
+        assert!(
+            reset.contains("https://x/reset?token=a&amp;b=&lt;c&gt;"),
+            "{reset}"
+        );
         std::fs::write(dir.join("order.liquid"), "Order {{ id }} for {{ name }}").unwrap();
         let own = render_body(
             &dir,

@@ -46,10 +46,7 @@ impl Failure {
             "path".into(),
             json!(self.path.iter().skip(1).collect::<Vec<_>>()),
         );
-        m.insert(
-            "type".into(),
-            json!(self.op.name().trim_start_matches('_')),
-        );
+        m.insert("type".into(), json!(self.op.name().trim_start_matches('_')));
         m.insert("valid".into(), self.expected.clone());
         m
     }
@@ -112,7 +109,10 @@ fn field(c: &Condition, value: &Json, path: &mut Vec<String>) -> Result<(), Fail
         Condition::Some(inner) => some(inner, value.as_array().map_or(&[][..], |a| a), path),
         Condition::None(inner) => {
             let items = value.as_array().map_or(&[][..], |a| a);
-            match items.iter().find(|i| eval(inner, i, &mut path.clone()).is_ok()) {
+            match items
+                .iter()
+                .find(|i| eval(inner, i, &mut path.clone()).is_ok())
+            {
                 Some(_) => Err(Failure {
                     path: path.clone(),
                     op: Op::Empty,
@@ -178,8 +178,7 @@ fn equal(a: &Json, b: &Json) -> bool {
 }
 
 fn truthy(v: &Json) -> bool {
-    !matches!(v, Json::Bool(false) | Json::Null)
-        && !matches!(v, Json::String(s) if s == "false")
+    !matches!(v, Json::Bool(false) | Json::Null) && !matches!(v, Json::String(s) if s == "false")
 }
 
 fn is_empty(v: &Json) -> bool {
@@ -271,23 +270,54 @@ mod tests {
     #[test]
     fn nested_paths_and_operators() {
         let doc = json!({"$trigger": {"payload": {"status": "published", "amount": "12.5", "tags": ["a", "b"], "items": [{"n": 1}, {"n": 5}]}}});
-        assert!(fails(json!({"$trigger": {"payload": {"status": {"_eq": "published"}}}}), doc.clone()).is_empty());
-        assert!(fails(json!({"$trigger": {"payload": {"amount": {"_gt": 10, "_lte": 12.5}}}}), doc.clone()).is_empty());
-        assert!(fails(json!({"$trigger": {"payload": {"tags": {"_contains": "b"}}}}), doc.clone()).is_empty());
-        assert!(fails(json!({"$trigger": {"payload": {"items": {"n": {"_gte": 5}}}}}), doc.clone()).is_empty());
+        assert!(fails(
+            json!({"$trigger": {"payload": {"status": {"_eq": "published"}}}}),
+            doc.clone()
+        )
+        .is_empty());
+        assert!(fails(
+            json!({"$trigger": {"payload": {"amount": {"_gt": 10, "_lte": 12.5}}}}),
+            doc.clone()
+        )
+        .is_empty());
+        assert!(fails(
+            json!({"$trigger": {"payload": {"tags": {"_contains": "b"}}}}),
+            doc.clone()
+        )
+        .is_empty());
+        assert!(fails(
+            json!({"$trigger": {"payload": {"items": {"n": {"_gte": 5}}}}}),
+            doc.clone()
+        )
+        .is_empty());
         assert!(fails(json!({"_or": [{"$trigger": {"payload": {"status": {"_eq": "x"}}}}, {"$trigger": {"payload": {"status": {"_istarts_with": "PUB"}}}}]}), doc.clone()).is_empty());
-        assert!(fails(json!({"$trigger": {"payload": {"missing": {"_null": true}}}}), doc.clone()).is_empty());
+        assert!(fails(
+            json!({"$trigger": {"payload": {"missing": {"_null": true}}}}),
+            doc.clone()
+        )
+        .is_empty());
         assert!(fails(json!({}), doc.clone()).is_empty());
 
-        let f = fails(json!({"$trigger": {"payload": {"status": {"_eq": "draft"}}}}), doc.clone());
+        let f = fails(
+            json!({"$trigger": {"payload": {"status": {"_eq": "draft"}}}}),
+            doc.clone(),
+        );
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].path, ["$trigger", "payload", "status"]);
         let ext = f[0].extensions();
         assert_eq!(ext["field"], "$trigger");
         assert_eq!(ext["path"], json!(["payload", "status"]));
         assert_eq!(ext["type"], "eq");
-        assert!(!fails(json!({"$trigger": {"payload": {"missing": {"_neq": 1}}}}), doc.clone()).is_empty());
-        assert!(!fails(json!({"$trigger": {"payload": {"amount": {"_between": [1, 5]}}}}), doc).is_empty());
+        assert!(!fails(
+            json!({"$trigger": {"payload": {"missing": {"_neq": 1}}}}),
+            doc.clone()
+        )
+        .is_empty());
+        assert!(!fails(
+            json!({"$trigger": {"payload": {"amount": {"_between": [1, 5]}}}}),
+            doc
+        )
+        .is_empty());
         assert!(check(&json!({"a": {"_bogus": 1}}), &json!({})).is_err());
     }
 }

@@ -276,14 +276,21 @@ fn valid_event(event: &str) -> bool {
 /// `fn main(data)` with the data chain, and returns the result as JSON. A `throw` is the
 /// error message. Blocking: call it on the blocking pool.
 pub fn run_main(code: &str, data: &Json, limits: Limits) -> Result<Json, String> {
-    let engine = engine("flow", &[], Arc::new(Mutex::new(Registered {
-        sealed: true,
-        ..Default::default()
-    })));
+    let engine = engine(
+        "flow",
+        &[],
+        Arc::new(Mutex::new(Registered {
+            sealed: true,
+            ..Default::default()
+        })),
+    );
     let ast = engine
         .compile(code)
         .map_err(|e| format!("syntax error: {e}"))?;
-    if !ast.iter_functions().any(|f| f.name == "main" && f.params.len() == 1) {
+    if !ast
+        .iter_functions()
+        .any(|f| f.name == "main" && f.params.len() == 1)
+    {
         return Err("the script must define fn main(data)".into());
     }
     let data = rhai::serde::to_dynamic(data).map_err(|e| e.to_string())?;
@@ -298,7 +305,8 @@ pub fn run_main(code: &str, data: &Json, limits: Limits) -> Result<Json, String>
         ),
         Failure::Other(m) => format!("The script failed: {m}"),
     })?;
-    rhai::serde::from_dynamic(&out).map_err(|e| format!("the script returned a value that isn't JSON: {e}"))
+    rhai::serde::from_dynamic(&out)
+        .map_err(|e| format!("the script returned a value that isn't JSON: {e}"))
 }
 
 #[cfg(test)]
@@ -436,8 +444,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!(out, json!({"total": 42, "name": "x!"}));
-        assert_eq!(run_main("fn main(d) { throw \"nope\" }", &json!({}), LIMITS).unwrap_err(), "nope");
-        assert!(run_main("fn main(d) { loop {} }", &json!({}), LIMITS).unwrap_err().contains("timed out"));
-        assert!(run_main("let x = 1;", &json!({}), LIMITS).unwrap_err().contains("fn main"));
+        assert_eq!(
+            run_main("fn main(d) { throw \"nope\" }", &json!({}), LIMITS).unwrap_err(),
+            "nope"
+        );
+        assert!(run_main("fn main(d) { loop {} }", &json!({}), LIMITS)
+            .unwrap_err()
+            .contains("timed out"));
+        assert!(run_main("let x = 1;", &json!({}), LIMITS)
+            .unwrap_err()
+            .contains("fn main"));
     }
 }

@@ -378,7 +378,14 @@ pub const FLOWS: SystemTable = SystemTable {
             col("user_created", T::Uuid),
         ]
     },
-    foreign_keys: || vec![fk("rectus_flows", "user_created", "rectus_users", "SET NULL")],
+    foreign_keys: || {
+        vec![fk(
+            "rectus_flows",
+            "user_created",
+            "rectus_users",
+            "SET NULL",
+        )]
+    },
 };
 
 /// The steps of flows (migration 7), linked by `resolve` / `reject` (no foreign keys on
@@ -405,7 +412,12 @@ pub const OPERATIONS: SystemTable = SystemTable {
     foreign_keys: || {
         vec![
             fk("rectus_operations", "flow", "rectus_flows", "CASCADE"),
-            fk("rectus_operations", "user_created", "rectus_users", "SET NULL"),
+            fk(
+                "rectus_operations",
+                "user_created",
+                "rectus_users",
+                "SET NULL",
+            ),
         ]
     },
 };
@@ -428,7 +440,12 @@ pub const NOTIFICATIONS: SystemTable = SystemTable {
     },
     foreign_keys: || {
         vec![
-            fk("rectus_notifications", "recipient", "rectus_users", "CASCADE"),
+            fk(
+                "rectus_notifications",
+                "recipient",
+                "rectus_users",
+                "CASCADE",
+            ),
             fk("rectus_notifications", "sender", "rectus_users", "SET NULL"),
         ]
     },

@@ -25,7 +25,10 @@ pub enum MailBody {
     Html(String),
     /// A named template (`EMAIL_TEMPLATES_PATH/<name>.liquid|.html`, or a built-in such as
     /// `base`, `password-reset`, `user-invitation`) rendered with `data`.
-    Template { name: String, data: Json },
+    Template {
+        name: String,
+        data: Json,
+    },
 }
 
 impl Default for MailBody {
