@@ -522,3 +522,49 @@ fn sqlite_compares_date_times_as_normalised_instants() {
         s.text()
     );
 }
+
+fn rows(d: Dialect, collection: &str, qs: &str) -> RowsRead {
+    compile_rows(
+        &schema(d),
+        collection,
+        &parse_query_string(qs).unwrap(),
+        &opts(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn rows_shape_per_dialect() {
+    let qs = "fields=id,amount,date_created,customer.name&filter[status][_eq]=Paid&sort=-amount";
+    let pg = rows(Dialect::Postgres, "orders", qs);
+    let sqlite = rows(Dialect::Sqlite, "orders", qs);
+    let mysql = rows(Dialect::MySql, "orders", qs);
+    let keys: Vec<&str> = pg.cells.iter().map(|c| c.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "\"id\":",
+            "\"amount\":",
+            "\"date_created\":",
+            "\"customer\":"
+        ]
+    );
+    let kinds = |r: &RowsRead| r.cells.iter().map(|c| c.kind).collect::<Vec<_>>();
+    use crate::db::CellKind::*;
+    // The hand-built schema's `float` is no PostgreSQL type name: through `to_json`.
+    assert_eq!(kinds(&pg), [Auto, Json, Auto, Json]);
+    assert_eq!(kinds(&sqlite), [Auto, Auto, Text, Json]);
+    assert_eq!(kinds(&mysql), [Auto, Auto, Text, Json]);
+    assert_eq!(
+        pg.sql.text(),
+        "SELECT t0.\"id\", to_json(t0.\"amount\")::text, t0.\"date_created\", ((SELECT json_build_object(CAST($1 AS text), t1.\"name\") FROM \"customers\" t1 WHERE t1.\"id\" = t0.\"customer\"))::text FROM (SELECT t0.* FROM \"orders\" t0 WHERE t0.\"status\" = $2 ORDER BY t0.\"amount\" DESC, t0.\"id\" ASC LIMIT $3) t0 ORDER BY t0.\"amount\" DESC, t0.\"id\" ASC"
+    );
+    assert_eq!(
+        sqlite.sql.text(),
+        "SELECT t0.\"id\", t0.\"amount\", strftime('%Y-%m-%dT%H:%M:%fZ', t0.\"date_created\"), json((SELECT json_object(?, t1.\"name\") FROM \"customers\" t1 WHERE t1.\"id\" = t0.\"customer\")) FROM (SELECT t0.* FROM \"orders\" t0 WHERE t0.\"status\" = ? ORDER BY t0.\"amount\" DESC, t0.\"id\" ASC LIMIT ?) t0 ORDER BY t0.\"amount\" DESC, t0.\"id\" ASC"
+    );
+    assert_eq!(
+        mysql.sql.text(),
+        "SELECT t0.`id`, t0.`amount`, DATE_FORMAT(t0.`date_created`, '%Y-%m-%dT%H:%i:%s.000Z'), JSON_EXTRACT((SELECT JSON_OBJECT(?, t1.`name`) FROM `customers` t1 WHERE t1.`id` = t0.`customer`), '$') FROM (SELECT t0.* FROM `orders` t0 WHERE t0.`status` = ? ORDER BY t0.`amount` DESC, t0.`id` ASC LIMIT ?) t0 ORDER BY t0.`amount` DESC, t0.`id` ASC"
+    );
+}
