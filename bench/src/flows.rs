@@ -138,6 +138,8 @@ pub fn flows(rt: &Runtime) -> Result<()> {
     let base = format!("http://127.0.0.1:{port}");
     let n = creates();
     let result = rt.block_on(async {
+        // Warm-up: first connections, statement caches, SQLite pages.
+        create_many(&base, 200).await?;
         let plain = create_many(&base, n).await?;
         add_flow(&base).await?;
         let before = engine(&base).await?["completed"].as_u64().unwrap_or(0);
