@@ -2,7 +2,7 @@
 //! `items.create` of `orders` sends "You got a New Order!" with the order's values to a
 //! real SMTP server (the mail catcher), and the run is logged. Also: a server that is
 //! down or refuses the recipient fails the run (logged) without touching the request;
-//! the mail operation's other body types; password reset mails.
+//! the mail operation's other body types; password reset and invitation mails.
 
 use crate::flows_support::*;
 use crate::harness::{Kind, Server, TestDb};
@@ -235,5 +235,80 @@ async fn mail_bodies_templates_and_password_reset() {
         html.contains("http://rectus.test/admin/reset-password?token="),
         "{html}"
     );
+
+    // Inviting mails a link whose token sets the password and activates the account.
+    let role = server
+        .post("/roles", json!({"name": "Staff"}))
+        .await
+        .assert_ok()["id"]
+        .clone();
+    let invited = unique_address("invited");
+    let r = server
+        .post("/users/invite", json!({"email": invited, "role": role}))
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let user = server
+        .get(&format!("/users?filter[email][_eq]={invited}"))
+        .await;
+    assert_eq!(user.assert_ok()[0]["status"], "invited");
+    let m = wait_for_mail(&invited).await;
+    let html = m["html"].as_str().unwrap();
+    let token = html
+        .split("accept-invite?token=")
+        .nth(1)
+        .and_then(|t| t.split('"').next())
+        .unwrap_or_else(|| panic!("no link: {html}"))
+        .to_string();
+    server
+        .anonymous()
+        .post(
+            "/users/invite/accept",
+            json!({"token": "nope", "password": "x"}),
+        )
+        .await
+        .assert_error(403, "INVALID_TOKEN");
+    let r = server
+        .anonymous()
+        .post(
+            "/users/invite/accept",
+            json!({"token": token, "password": "welcome-123"}),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let login = server
+        .anonymous()
+        .post(
+            "/auth/login",
+            json!({"email": invited, "password": "welcome-123"}),
+        )
+        .await;
+    login.assert_ok();
+    server
+        .anonymous()
+        .post(
+            "/users/invite/accept",
+            json!({"token": token, "password": "again"}),
+        )
+        .await
+        .assert_error(403, "INVALID_TOKEN");
+    server
+        .post(
+            "/users/invite",
+            json!({"email": "not-an-email", "role": role}),
+        )
+        .await
+        .assert_error(400, "INVALID_PAYLOAD");
+    server
+        .post(
+            "/users/invite",
+            json!({"email": invited, "role": role, "invite_url": "https://evil.test"}),
+        )
+        .await
+        .assert_error(400, "INVALID_PAYLOAD");
+    let r = server
+        .anonymous()
+        .post("/users/invite", json!({"email": invited, "role": role}))
+        .await;
+    assert!(matches!(r.status, 401 | 403), "{}", r.body);
     std::fs::remove_dir_all(templates).ok();
 }

@@ -62,6 +62,8 @@ pub struct Config {
     pub login_points: u32,
     /// `PASSWORD_RESET_URL_ALLOW_LIST`: reset links a client may ask for.
     pub password_reset_url_allow_list: Vec<String>,
+    /// `USER_INVITE_URL_ALLOW_LIST`: invitation links an admin may ask for.
+    pub user_invite_url_allow_list: Vec<String>,
     pub login_window: Duration,
     pub max_payload_size: usize,
     pub db_pool_max: u32,
@@ -346,6 +348,15 @@ impl Config {
             login_window,
             password_reset_url_allow_list: vars
                 .get("PASSWORD_RESET_URL_ALLOW_LIST")
+                .map(|v| {
+                    v.split(',')
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            user_invite_url_allow_list: vars
+                .get("USER_INVITE_URL_ALLOW_LIST")
                 .map(|v| {
                     v.split(',')
                         .map(|s| s.trim().to_string())
