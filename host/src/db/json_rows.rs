@@ -13,7 +13,7 @@ use super::{Db, DbError, Sql};
 use sqlx::{Column, MySql, Postgres, Row as _, Sqlite, TypeInfo, ValueRef};
 
 /// How a result column becomes a JSON value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum CellKind {
     /// JSON text the database built (relations, JSON columns): embedded as is.
     Json,
@@ -24,6 +24,20 @@ pub enum CellKind {
     /// Decided by the wire type: numbers, booleans, strings, PostgreSQL timestamps,
     /// dates and UUIDs in Directus's formats.
     Auto,
+    /// A related row joined into the same result (a many-to-one): one column that is
+    /// NULL when there is no related row (the object is then `null`), followed by the
+    /// columns of `cells`.
+    Object(Vec<Cell>),
+}
+
+impl CellKind {
+    /// How many result columns the cell reads.
+    fn width(&self) -> usize {
+        match self {
+            CellKind::Object(cells) => 1 + cells.iter().map(|c| c.kind.width()).sum::<usize>(),
+            _ => 1,
+        }
+    }
 }
 
 /// One output column: its key, already written as a JSON string followed by `:`, and how
@@ -48,18 +62,9 @@ impl Db {
     pub async fn fetch_json_array(&self, sql: &Sql, cells: &[Cell]) -> Result<String, DbError> {
         let mut out = Writer::new();
         match self {
-            Db::Sqlite(p) => {
-                let rows = sql.bound::<Sqlite>().fetch_all(p).await?;
-                out.rows(&rows, cells, sqlite_cell)?;
-            }
-            Db::Postgres(p) => {
-                let rows = sql.bound::<Postgres>().fetch_all(p).await?;
-                out.rows(&rows, cells, postgres_cell)?;
-            }
-            Db::MySql(p) => {
-                let rows = sql.bound::<MySql>().fetch_all(p).await?;
-                out.rows(&rows, cells, mysql_cell)?;
-            }
+            Db::Sqlite(p) => out.rows(&sql.bound::<Sqlite>().fetch_all(p).await?, cells)?,
+            Db::Postgres(p) => out.rows(&sql.bound::<Postgres>().fetch_all(p).await?, cells)?,
+            Db::MySql(p) => out.rows(&sql.bound::<MySql>().fetch_all(p).await?, cells)?,
         }
         Ok(out.finish())
     }
@@ -76,28 +81,49 @@ impl Writer {
         }
     }
 
-    fn rows<R>(
-        &mut self,
-        rows: &[R],
-        cells: &[Cell],
-        cell: fn(&mut Writer, &R, usize, CellKind) -> Result<(), DbError>,
-    ) -> Result<(), DbError> {
+    fn rows<R: JsonRow>(&mut self, rows: &[R], cells: &[Cell]) -> Result<(), DbError> {
         self.buf.push(b'[');
         for (r, row) in rows.iter().enumerate() {
             if r > 0 {
                 self.buf.push(b',');
             }
-            self.buf.push(b'{');
-            for (i, c) in cells.iter().enumerate() {
-                if i > 0 {
-                    self.buf.push(b',');
-                }
-                self.buf.extend_from_slice(c.key.as_bytes());
-                cell(self, row, i, c.kind)?;
-            }
-            self.buf.push(b'}');
+            self.object(row, cells, &mut 0)?;
         }
         self.buf.push(b']');
+        Ok(())
+    }
+
+    /// Writes `cells` as one object, reading columns from `*next` on.
+    fn object<R: JsonRow>(
+        &mut self,
+        row: &R,
+        cells: &[Cell],
+        next: &mut usize,
+    ) -> Result<(), DbError> {
+        self.buf.push(b'{');
+        for (i, c) in cells.iter().enumerate() {
+            if i > 0 {
+                self.buf.push(b',');
+            }
+            self.buf.extend_from_slice(c.key.as_bytes());
+            match &c.kind {
+                CellKind::Object(children) => {
+                    let present = !row.is_null(*next)?;
+                    if present {
+                        *next += 1;
+                        self.object(row, children, next)?;
+                    } else {
+                        self.null();
+                        *next += c.kind.width();
+                    }
+                }
+                kind => {
+                    row.write(self, *next, kind)?;
+                    *next += 1;
+                }
+            }
+        }
+        self.buf.push(b'}');
         Ok(())
     }
 
@@ -146,11 +172,34 @@ impl Writer {
     }
 }
 
+/// A driver row the writer reads columns from.
+trait JsonRow {
+    fn is_null(&self, i: usize) -> Result<bool, DbError>;
+    fn write(&self, w: &mut Writer, i: usize, kind: &CellKind) -> Result<(), DbError>;
+}
+
+macro_rules! json_row {
+    ($row:ty, $write:ident) => {
+        impl JsonRow for $row {
+            fn is_null(&self, i: usize) -> Result<bool, DbError> {
+                Ok(self.try_get_raw(i)?.is_null())
+            }
+            fn write(&self, w: &mut Writer, i: usize, kind: &CellKind) -> Result<(), DbError> {
+                $write(w, self, i, kind)
+            }
+        }
+    };
+}
+
+json_row!(sqlx::sqlite::SqliteRow, sqlite_cell);
+json_row!(sqlx::postgres::PgRow, postgres_cell);
+json_row!(sqlx::mysql::MySqlRow, mysql_cell);
+
 fn sqlite_cell(
     w: &mut Writer,
     row: &sqlx::sqlite::SqliteRow,
     i: usize,
-    kind: CellKind,
+    kind: &CellKind,
 ) -> Result<(), DbError> {
     let raw = row.try_get_raw(i)?;
     if raw.is_null() {
@@ -179,7 +228,7 @@ fn postgres_cell(
     w: &mut Writer,
     row: &sqlx::postgres::PgRow,
     i: usize,
-    kind: CellKind,
+    kind: &CellKind,
 ) -> Result<(), DbError> {
     use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
     if row.try_get_raw(i)?.is_null() {
@@ -189,29 +238,32 @@ fn postgres_cell(
     match kind {
         CellKind::Json => w.raw(row.try_get_unchecked::<&str, _>(i)?),
         CellKind::Text => w.string(row.try_get_unchecked::<&str, _>(i)?),
-        CellKind::Bool | CellKind::Auto => match row.columns()[i].type_info().name() {
-            "BOOL" => w.bool(row.try_get(i)?),
-            "INT2" => w.display(row.try_get::<i16, _>(i)?),
-            "INT4" => w.display(row.try_get::<i32, _>(i)?),
-            "INT8" => w.display(row.try_get::<i64, _>(i)?),
-            "FLOAT4" => w.f32(row.try_get::<f32, _>(i)?),
-            "FLOAT8" => w.f64(row.try_get::<f64, _>(i)?),
-            "UUID" => w.string(&row.try_get::<uuid::Uuid, _>(i)?.to_string()),
-            "TIMESTAMPTZ" => w.string(
-                &row.try_get::<DateTime<Utc>, _>(i)?
-                    .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-                    .to_string(),
-            ),
-            "TIMESTAMP" => w.string(
-                &row.try_get::<NaiveDateTime, _>(i)?
-                    .format("%Y-%m-%dT%H:%M:%S")
-                    .to_string(),
-            ),
-            "DATE" => w.string(&row.try_get::<NaiveDate, _>(i)?.to_string()),
-            // Text types and enums (whose binary form is the label); the compiler casts
-            // anything else to text or JSON before it gets here.
-            _ => w.string(row.try_get_unchecked::<&str, _>(i)?),
-        },
+        // Objects are unfolded by the writer before it asks for a column.
+        CellKind::Bool | CellKind::Auto | CellKind::Object(_) => {
+            match row.columns()[i].type_info().name() {
+                "BOOL" => w.bool(row.try_get(i)?),
+                "INT2" => w.display(row.try_get::<i16, _>(i)?),
+                "INT4" => w.display(row.try_get::<i32, _>(i)?),
+                "INT8" => w.display(row.try_get::<i64, _>(i)?),
+                "FLOAT4" => w.f32(row.try_get::<f32, _>(i)?),
+                "FLOAT8" => w.f64(row.try_get::<f64, _>(i)?),
+                "UUID" => w.string(&row.try_get::<uuid::Uuid, _>(i)?.to_string()),
+                "TIMESTAMPTZ" => w.string(
+                    &row.try_get::<DateTime<Utc>, _>(i)?
+                        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+                        .to_string(),
+                ),
+                "TIMESTAMP" => w.string(
+                    &row.try_get::<NaiveDateTime, _>(i)?
+                        .format("%Y-%m-%dT%H:%M:%S")
+                        .to_string(),
+                ),
+                "DATE" => w.string(&row.try_get::<NaiveDate, _>(i)?.to_string()),
+                // Text types and enums (whose binary form is the label); the compiler casts
+                // anything else to text or JSON before it gets here.
+                _ => w.string(row.try_get_unchecked::<&str, _>(i)?),
+            }
+        }
     }
     Ok(())
 }
@@ -220,7 +272,7 @@ fn mysql_cell(
     w: &mut Writer,
     row: &sqlx::mysql::MySqlRow,
     i: usize,
-    kind: CellKind,
+    kind: &CellKind,
 ) -> Result<(), DbError> {
     if row.try_get_raw(i)?.is_null() {
         w.null();

@@ -1,13 +1,15 @@
 //! The list read as rows: one result column per top-level key, for the host to write as
 //! JSON (`db::Db::fetch_json_array`), instead of one row holding the array the database
 //! built. Building JSON is most of a database's work on a plain list (see
-//! `db/json_rows.rs`), so the top level — by far the most rows — is left to Rust. Nested
-//! relations are still JSON subqueries of the same statement: one statement per read.
+//! `db/json_rows.rs`), so the top level — by far the most rows — is left to Rust.
+//! Many-to-one relations are `LEFT JOIN`ed to the page's rows and written as nested objects
+//! from their columns; one-to-many and many-to-any are still JSON subqueries of the same
+//! statement: one statement per read either way.
 //!
 //! `meta` counts and aggregates keep the one-row shape of [`super::compile_read`]: their
 //! counts must come back even when the page is empty.
 
-use super::{col, json, CompileError, Compiler, Output, ReadOptions};
+use super::{col, join_path, json, CompileError, Compiler, Node, Output, ReadOptions, Relation};
 use crate::db::{Cell, CellKind, Dialect, Sql};
 use crate::query::Query;
 use crate::schema::{Field, FieldType, Schema};
@@ -41,35 +43,14 @@ pub fn compile_rows(
     let d = compiler.dialect;
     let node = compiler.resolve(c, query)?;
     let alias = compiler.alias();
-
-    let mut select = Sql::new(d);
-    let mut cells = Vec::with_capacity(node.outputs.len());
-    for (i, out) in node.outputs.iter().enumerate() {
-        if i > 0 {
-            select.push(", ");
-        }
-        let kind = match out {
-            Output::Column { field, .. } => {
-                let (expr, kind) = column_value(d, field, &col(d, &alias, &field.name));
-                select.push(&expr);
-                kind
-            }
-            Output::Function { .. } | Output::Count { .. } => {
-                select.append(&compiler.output_expr(out, &alias, "")?);
-                CellKind::Auto
-            }
-            _ => {
-                let expr = compiler.output_expr(out, &alias, "")?;
-                match d {
-                    // `json` to text; the other two hand JSON over as text already.
-                    Dialect::Postgres => select.push("(").append(&expr).push(")::text"),
-                    Dialect::Sqlite | Dialect::MySql => select.append(&expr),
-                };
-                CellKind::Json
-            }
-        };
-        cells.push(Cell::new(out.key(), kind));
-    }
+    let mut columns = Columns {
+        compiler: &mut compiler,
+        select: Sql::new(d),
+        joins: Sql::new(d),
+        count: 0,
+    };
+    let cells = columns.of(&node, &alias, "")?;
+    let (mut select, joins) = (columns.select, columns.joins);
     if cells.is_empty() {
         select.push("NULL");
     }
@@ -98,9 +79,88 @@ pub fn compile_rows(
         .append(&inner)
         .push(") ")
         .push(&alias)
+        .append(&joins)
         .push(" ORDER BY ")
         .append(&order);
     Ok(RowsRead { sql, cells })
+}
+
+/// The select list of the rows shape, built level by level.
+struct Columns<'c, 's> {
+    compiler: &'c mut Compiler<'s>,
+    select: Sql,
+    /// Many-to-one relations joined to the page's rows (`LEFT JOIN … ON key = fk`).
+    joins: Sql,
+    count: usize,
+}
+
+impl<'s> Columns<'_, 's> {
+    fn push(&mut self, expr: &Sql) {
+        if self.count > 0 {
+            self.select.push(", ");
+        }
+        self.select.append(expr);
+        self.count += 1;
+    }
+
+    /// The cells of one object of `node`, whose row is `alias`.
+    ///
+    /// A many-to-one is joined: its related row is `LEFT JOIN`ed once to the page's rows
+    /// and its values become columns, which PostgreSQL answers in well under the time of
+    /// one JSON subquery per row. Everything else that nests (one-to-many, many-to-any)
+    /// stays a JSON subquery, evaluated per row of the page.
+    fn of(&mut self, node: &Node<'s>, alias: &str, path: &str) -> Result<Vec<Cell>, CompileError> {
+        let d = self.compiler.dialect;
+        let mut cells = Vec::with_capacity(node.outputs.len());
+        for out in &node.outputs {
+            let kind = match out {
+                Output::Column { field, .. } => {
+                    let (expr, kind) = column_value(d, field, &col(d, alias, &field.name));
+                    let mut sql = Sql::new(d);
+                    sql.push(&expr);
+                    self.push(&sql);
+                    kind
+                }
+                Output::Function { .. } | Output::Count { .. } => {
+                    let expr = self.compiler.output_expr(out, alias, path)?;
+                    self.push(&expr);
+                    CellKind::Auto
+                }
+                Output::ToOne {
+                    key,
+                    relation: relation @ Relation::ToOne { related_pk, .. },
+                    node,
+                } => {
+                    let a = self.compiler.alias();
+                    self.joins
+                        .push(" LEFT JOIN ")
+                        .ident(&relation.related().name)
+                        .push(" ")
+                        .push(&a)
+                        .push(" ON ")
+                        .push(&relation.join(d, alias, &a));
+                    // NULL when there is no related row: the object is null.
+                    let mut present = Sql::new(d);
+                    present.push(&col(d, &a, related_pk));
+                    self.push(&present);
+                    CellKind::Object(self.of(node, &a, &join_path(path, key))?)
+                }
+                _ => {
+                    let expr = self.compiler.output_expr(out, alias, path)?;
+                    let mut sql = Sql::new(d);
+                    match d {
+                        // `json` to text; the other two hand JSON over as text already.
+                        Dialect::Postgres => sql.push("(").append(&expr).push(")::text"),
+                        Dialect::Sqlite | Dialect::MySql => sql.append(&expr),
+                    };
+                    self.push(&sql);
+                    CellKind::Json
+                }
+            };
+            cells.push(Cell::new(out.key(), kind));
+        }
+        Ok(cells)
+    }
 }
 
 /// PostgreSQL column types whose binary wire value `db::json_rows` writes itself, in the
