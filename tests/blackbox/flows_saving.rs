@@ -1,4 +1,5 @@
-//! Saving flows and operations: Directus's shapes at `/flows` and `/operations`, and
+//! Saving flows and operations: Directus's shapes at `/flows` and `/operations` (with the
+//! one-to-many `operations` as objects or as key lists), and
 //! the payloads refused with `400 INVALID_PAYLOAD` (nothing written): invalid cron,
 //! unknown trigger or operation type, cycles through `resolve` / `reject`.
 
