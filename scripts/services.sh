@@ -82,8 +82,7 @@ start_mailcatcher() {
       python3 -m pip install --quiet --disable-pip-version-check aiosmtpd
     fi
     log "starting the mail catcher"
-    mkdir -p /var/log/rectus
-    nohup python3 "$(dirname "$0")/mailcatcher.py" >/var/log/rectus/mailcatcher.log 2>&1 &
+    nohup python3 "$(dirname "$0")/mailcatcher.py" >"${TMPDIR:-/tmp}/rectus-mailcatcher.log" 2>&1 &
   fi
   wait_for "mail catcher" 40 mailcatcher_up
 }
