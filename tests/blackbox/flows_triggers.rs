@@ -1,7 +1,8 @@
 //! Each trigger kind: filter flows that change or reject a write (nothing written), action
 //! flows after commit, webhooks (sync, async, methods, `error_on_reject`, `$all`), the
 //! manual trigger, schedules without overlapping runs, another flow, the
-//! `FLOWS_MAX_DEPTH` stop for a flow that triggers itself, and reloads on change.
+//! `FLOWS_MAX_DEPTH` stop for a flow that triggers itself, reloads on change, and
+//! `server.start` action flows.
 
 use crate::flows_support::*;
 use crate::harness::{Kind, Server, TestDb};
@@ -397,4 +398,30 @@ async fn a_flow_that_triggers_itself_stops_at_the_depth_limit() {
         "{}",
         health.body
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_start_flows_run_once_per_start() {
+    if !Kind::Sqlite.enabled() {
+        return;
+    }
+    let db = TestDb::create(Kind::Sqlite).await;
+    db.exec("CREATE TABLE boots (id integer primary key, event varchar(30))")
+        .await;
+    let mut server = Server::start(&db).await;
+    create_flow(
+        &server,
+        json!({"name": "boot", "trigger": "event", "accountability": null, "options": {"type": "action", "scope": ["server.start"]}}),
+        &[op("write", "item-create", json!({"collection": "boots", "payload": {"event": "{{$trigger.event}}"}}))],
+    )
+    .await;
+    assert_eq!(count(&db, "boots").await, 0, "not run when created");
+    server.stop();
+    let _server = Server::start(&db).await;
+    eventually(10, "the server.start flow ran", || async {
+        count(&db, "boots").await == 1
+    })
+    .await;
+    let rows = db.query("SELECT event FROM boots").await;
+    assert_eq!(rows[0]["event"], "server.start");
 }

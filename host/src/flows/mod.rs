@@ -122,12 +122,14 @@ pub fn api_collection(table: &str) -> String {
 }
 
 /// The bus event names an event flow listens to: `items.<op>` scopes × its collections.
+/// (`server.start` is the one other scope: its action flows run once the engine starts.)
 pub fn event_names(flow: &Flow) -> Vec<String> {
     let collections = flow.option_list("collections");
     let mut out = Vec::new();
     for scope in flow.option_list("scope") {
         let Some(op) = scope.strip_prefix("items.") else {
-            // Other scopes (server.start, auth.login …) are not emitted by this host yet.
+            // server.start is handled at start; other scopes (auth.login …) are not emitted
+            // by this host yet.
             continue;
         };
         for c in &collections {
@@ -158,6 +160,37 @@ impl Flows {
         triggers::spawn_dispatcher(state);
         if let Err(e) = state.flows.reload(state).await {
             tracing::error!(error = %e, "could not load flows");
+        }
+        state.flows.server_started().await;
+    }
+
+    /// Queues the action flows whose scope has `server.start` (run as the system).
+    async fn server_started(&self) {
+        let flows: Vec<Arc<Flow>> = self
+            .index
+            .load()
+            .flows
+            .values()
+            .filter(|f| {
+                f.trigger == "event"
+                    && f.option_str("type") == Some("action")
+                    && f.option_list("scope").iter().any(|s| s == "server.start")
+            })
+            .cloned()
+            .collect();
+        for flow in flows {
+            let started = Started {
+                trigger: json!({"event": "server.start"}),
+                ctx: Context {
+                    user: None,
+                    role: None,
+                    admin: true,
+                    ip: None,
+                    user_agent: None,
+                },
+                depth: 1,
+            };
+            self.enqueue(flow, started).await;
         }
     }
 
