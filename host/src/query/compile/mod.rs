@@ -355,23 +355,9 @@ impl<'s> Compiler<'s> {
         let alias = self.alias();
         let object = self.object(&node, &alias, "")?;
         let order = self.order_by(c, &alias, &query.sort)?;
-        let where_ = self.where_clause(c, &alias, query)?;
-        let (limit, offset) = self.paging(query);
-
-        // The page is chosen first (filter, sort, limit: the database keeps only the top
-        // rows), and the JSON is built for those rows alone, in the same order. The outer
-        // alias repeats the inner one, so the object's column references stay valid.
-        let mut inner = Sql::new(d);
-        inner
-            .push("SELECT ")
-            .push(&alias)
-            .push(".* FROM ")
-            .ident(&c.name)
-            .push(" ")
-            .push(&alias);
-        inner.append(&where_);
-        inner.push(" ORDER BY ").append(&order);
-        self.limit_offset(&mut inner, limit, offset);
+        // The outer alias repeats the inner one, so the object's column references stay
+        // valid.
+        let inner = self.page(c, &alias, query, &order)?;
 
         let mut out = Sql::new(d);
         out.push(match d {
@@ -403,6 +389,33 @@ impl<'s> Compiler<'s> {
         }
         out.push(" FROM (").append(&inner).push(") ").push(&alias);
         Ok(out)
+    }
+
+    /// The page's rows, chosen first — filter, sort, limit: the database keeps only the
+    /// top rows (a top-N sort, no window function) — so that values, JSON and relations are
+    /// computed for those rows alone: `SELECT alias.* FROM c alias WHERE … ORDER BY …
+    /// LIMIT …`. The caller selects from it under the same alias, ordered by `order` again.
+    fn page(
+        &mut self,
+        c: &'s Collection,
+        alias: &str,
+        query: &Query,
+        order: &Sql,
+    ) -> Result<Sql, CompileError> {
+        let where_ = self.where_clause(c, alias, query)?;
+        let (limit, offset) = self.paging(query);
+        let mut inner = Sql::new(self.dialect);
+        inner
+            .push("SELECT ")
+            .push(alias)
+            .push(".* FROM ")
+            .ident(&c.name)
+            .push(" ")
+            .push(alias);
+        inner.append(&where_);
+        inner.push(" ORDER BY ").append(order);
+        self.limit_offset(&mut inner, limit, offset);
+        Ok(inner)
     }
 
     /// `filter AND search`, or `None` when the query has neither.

@@ -56,21 +56,7 @@ pub fn compile_rows(
     }
 
     let order = compiler.order_by(c, &alias, &query.sort)?;
-    let where_ = compiler.where_clause(c, &alias, query)?;
-    let (limit, offset) = compiler.paging(query);
-    // As in the one-row shape: the page first (filter, sort, limit — a top-N), then the
-    // values for its rows only, in the same order.
-    let mut inner = Sql::new(d);
-    inner
-        .push("SELECT ")
-        .push(&alias)
-        .push(".* FROM ")
-        .ident(&c.name)
-        .push(" ")
-        .push(&alias);
-    inner.append(&where_);
-    inner.push(" ORDER BY ").append(&order);
-    compiler.limit_offset(&mut inner, limit, offset);
+    let inner = compiler.page(c, &alias, query, &order)?;
 
     let mut sql = Sql::new(d);
     sql.push("SELECT ")
