@@ -1,7 +1,7 @@
 //! Helpers for the flow tests: building flows through `/flows` and `/operations`, the mail
 //! catcher's HTTP API (scripts/mailcatcher.py, started by scripts/services.sh), waiting.
 
-use crate::harness::{Kind, Server, TestDb};
+use crate::harness::{Server, TestDb};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -118,11 +118,7 @@ pub fn op(key: &str, kind: &str, options: Value) -> Value {
 
 /// `orders (id, customer_name, email, item, amount, status)` with an integer key.
 pub async fn create_orders(db: &TestDb) {
-    let serial = match db.kind {
-        Kind::Postgres => "serial primary key",
-        Kind::MySql => "int auto_increment primary key",
-        Kind::Sqlite => "integer primary key",
-    };
+    let serial = db.kind.serial_pk();
     db.exec(&format!(
         "CREATE TABLE orders (id {serial}, customer_name varchar(100), email varchar(100), item varchar(100), amount integer, status varchar(20))"
     ))

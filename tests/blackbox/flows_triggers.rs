@@ -95,11 +95,7 @@ on_every_db!(filter_flows_change_and_reject_writes, filter_flows);
 async fn action_flows(kind: Kind) {
     let db = TestDb::create(kind).await;
     create_orders(&db).await;
-    let serial = match kind {
-        Kind::Postgres => "serial primary key",
-        Kind::MySql => "int auto_increment primary key",
-        Kind::Sqlite => "integer primary key",
-    };
+    let serial = kind.serial_pk();
     db.exec(&format!(
         "CREATE TABLE audit (id {serial}, order_id integer, note varchar(100))"
     ))
