@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Starts the local services the tests need if they are down — PostgreSQL, MariaDB and
-# Redis — waits until each answers, and makes sure the `test` database exists on
+# Starts the local services the tests need if they are down — PostgreSQL, MariaDB,
+# Redis and the mail catcher (scripts/mailcatcher.py: SMTP on 127.0.0.1:1025, its HTTP
+# API on 127.0.0.1:1080; aiosmtpd is installed from PyPI when missing) — waits until each
+# answers, and makes sure the `test` database exists on
 # PostgreSQL and MariaDB. Safe to run again: a running service is left alone.
 #
 #   scripts/services.sh            # start/check all three
@@ -69,7 +71,24 @@ start_redis() {
   wait_for Redis 40 redis_up
 }
 
+mailcatcher_up() { curl -fsS http://127.0.0.1:1080/health; }
+
+start_mailcatcher() {
+  if mailcatcher_up >/dev/null 2>&1; then
+    log "mail catcher already running"
+  else
+    if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
+      log "installing aiosmtpd (PyPI)"
+      python3 -m pip install --quiet --disable-pip-version-check aiosmtpd
+    fi
+    log "starting the mail catcher"
+    nohup python3 "$(dirname "$0")/mailcatcher.py" >"${TMPDIR:-/tmp}/rectus-mailcatcher.log" 2>&1 &
+  fi
+  wait_for "mail catcher" 40 mailcatcher_up
+}
+
 start_postgres
 start_mariadb
 start_redis
-log "PostgreSQL, MariaDB and Redis are ready; database test exists on both"
+start_mailcatcher
+log "PostgreSQL, MariaDB, Redis and the mail catcher are ready; database test exists on both"

@@ -33,13 +33,15 @@ const INTROSPECT_TARGET_MS: f64 = 1000.0;
 const MEMORY_TARGET_MIB: f64 = 30.0e6 / 1_048_576.0;
 const MEMORY_REQUESTS: usize = 1000;
 
+mod flows;
+
 fn main() -> ExitCode {
     let case = std::env::args().nth(1).unwrap_or_default();
     let cases: Vec<&str> = match case.as_str() {
-        "startup" | "introspect" | "memory" => vec![case.as_str()],
+        "startup" | "introspect" | "memory" | "flows" => vec![case.as_str()],
         "all" => vec!["startup", "introspect", "memory"],
         _ => {
-            eprintln!("usage: rectus-bench startup|introspect|memory|all");
+            eprintln!("usage: rectus-bench startup|introspect|memory|flows|all");
             return ExitCode::from(2);
         }
     };
@@ -71,6 +73,7 @@ fn main() -> ExitCode {
         let result = match case {
             "startup" => startup(&rt),
             "introspect" => introspect(&rt),
+            "flows" => flows::flows(&rt),
             _ => memory(&rt),
         };
         if let Err(e) = result {

@@ -21,6 +21,10 @@ pub struct AppState {
     pub events: crate::events::Bus,
     /// The modules (REST, …) and whether each is on.
     pub modules: Registry,
+    /// The flow engine: loaded flows, the run queue, schedules.
+    pub flows: crate::flows::Flows,
+    /// Sends mail through `EMAIL_TRANSPORT`.
+    pub mailer: crate::mail::Mailer,
     /// Identifies this process in `/server/health` (several hosts may share a database).
     pub service_id: String,
 }

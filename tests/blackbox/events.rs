@@ -36,9 +36,7 @@ async fn filters_and_actions_wrap_writes(kind: Kind) {
         "orders.items.create",
         handler(|e| {
             if e.payload["amount"].as_f64().unwrap_or(0.0) < 0.0 {
-                return Err(Rejection {
-                    message: "An order can't have a negative amount.".into(),
-                });
+                return Err(Rejection::new("An order can't have a negative amount."));
             }
             let mut p = e.payload;
             p["note"] = json!("checked");

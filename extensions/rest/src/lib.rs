@@ -24,6 +24,9 @@ const SYSTEM: &[(&str, &str)] = &[
     ("access", "directus_access"),
     ("activity", "directus_activity"),
     ("revisions", "directus_revisions"),
+    ("flows", "directus_flows"),
+    ("operations", "directus_operations"),
+    ("notifications", "directus_notifications"),
 ];
 
 impl Endpoint for Rest {
@@ -37,6 +40,9 @@ impl Endpoint for Rest {
             "access",
             "activity",
             "revisions",
+            "flows",
+            "operations",
+            "notifications",
         ]
     }
 

@@ -157,6 +157,9 @@ pub async fn start(config: Config) -> Result<(), CliError> {
     let collections = schema.current().collections.len();
     let modules = crate::registry::Registry::builtin();
     modules.load_state(&db).await?;
+    modules.add_builtin_operations();
+    let mailer = crate::mail::Mailer::new(&config.email)
+        .map_err(|e| CliError::Other(format!("mail: {e}")))?;
     let login_limits =
         crate::auth::limits::LoginLimits::new(config.login_points, config.login_window);
     let state = Arc::new(AppState {
@@ -169,8 +172,12 @@ pub async fn start(config: Config) -> Result<(), CliError> {
         secret,
         events: crate::events::Bus::default(),
         modules,
+        flows: Default::default(),
+        mailer,
         service_id: uuid::Uuid::new_v4().to_string(),
     });
+    crate::flows::validate::register(&state);
+    crate::flows::Flows::start(&state).await;
     // Guest extensions from EXTENSIONS_PATH: loaded before the server answers, then
     // watched (the watcher and hook tasks live as long as the runtime).
     let _extensions = crate::extensions::Extensions::start(state.clone()).await;

@@ -6,6 +6,9 @@
 //! [`ConfigError`] naming the variable, and `main` turns that into a one-line error and a
 //! non-zero exit.
 
+mod flows;
+pub use flows::{EmailConfig, EmailTransport, FlowsConfig};
+
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -59,6 +62,8 @@ pub struct Config {
     pub login_points: u32,
     /// `PASSWORD_RESET_URL_ALLOW_LIST`: reset links a client may ask for.
     pub password_reset_url_allow_list: Vec<String>,
+    /// `USER_INVITE_URL_ALLOW_LIST`: invitation links an admin may ask for.
+    pub user_invite_url_allow_list: Vec<String>,
     pub login_window: Duration,
     pub max_payload_size: usize,
     pub db_pool_max: u32,
@@ -67,6 +72,10 @@ pub struct Config {
     pub query_limit_default: i64,
     /// `MAX_RELATIONAL_DEPTH`: how deep fields, filters and sorts may follow relations.
     pub max_relational_depth: usize,
+    /// `FLOWS_*`: the flow engine.
+    pub flows: FlowsConfig,
+    /// `EMAIL_*`: the mail transport and templates.
+    pub email: EmailConfig,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -346,11 +355,22 @@ impl Config {
                         .collect()
                 })
                 .unwrap_or_default(),
+            user_invite_url_allow_list: vars
+                .get("USER_INVITE_URL_ALLOW_LIST")
+                .map(|v| {
+                    v.split(',')
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
             max_payload_size,
             db_pool_max,
             db_exclude_tables,
             query_limit_default,
             max_relational_depth,
+            flows: FlowsConfig::from_vars(vars)?,
+            email: EmailConfig::from_vars(vars)?,
         })
     }
 

@@ -41,13 +41,44 @@ pub struct ActionEvent {
     pub payload: Json,
     pub keys: Vec<Json>,
     pub user: Option<String>,
+    /// How many flow runs led to this write ([`current_depth`] when it was emitted): 0
+    /// for a client's request. Flows use it to stop loops (`FLOWS_MAX_DEPTH`).
+    pub depth: u32,
 }
 
-/// A filter handler's refusal: the write is rejected with this message.
+tokio::task_local! {
+    /// The flow-run depth of the code running in this task: a flow run sets it (one more
+    /// than what started it) around its operations, so writes they make carry it.
+    pub static CAUSE_DEPTH: u32;
+}
+
+/// The flow-run depth of the current task (0 outside any flow run).
+pub fn current_depth() -> u32 {
+    CAUSE_DEPTH.try_with(|d| *d).unwrap_or(0)
+}
+
+/// A filter handler's refusal: the write is rejected with this message — by default as
+/// `400 FAILED_VALIDATION`; a handler may name another status, code and extensions
+/// (a flow's thrown error, `INVALID_PAYLOAD` for a flow that can't be saved).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{message}")]
 pub struct Rejection {
     pub message: String,
+    pub status: u16,
+    pub code: &'static str,
+    pub extensions: serde_json::Map<String, Json>,
+}
+
+impl Rejection {
+    /// `400 FAILED_VALIDATION` with `message`.
+    pub fn new(message: impl Into<String>) -> Self {
+        Rejection {
+            message: message.into(),
+            status: 400,
+            code: "FAILED_VALIDATION",
+            extensions: serde_json::Map::new(),
+        }
+    }
 }
 
 type FilterFuture = Pin<Box<dyn Future<Output = Result<Json, Rejection>> + Send>>;
@@ -164,6 +195,7 @@ impl Bus {
                 payload: payload.clone(),
                 keys: keys.clone(),
                 user: user.map(str::to_string),
+                depth: current_depth(),
             });
         }
     }
@@ -219,9 +251,7 @@ mod tests {
             "items.create",
             handler(|e| {
                 if e.payload["n"].as_i64() < Some(0) {
-                    Err(Rejection {
-                        message: "negative".into(),
-                    })
+                    Err(Rejection::new("negative"))
                 } else {
                     Ok(e.payload)
                 }
@@ -229,9 +259,7 @@ mod tests {
         );
         assert_eq!(
             bus.filter("create", "x", json!({"n": -5}), &[], None).await,
-            Err(Rejection {
-                message: "negative".into()
-            })
+            Err(Rejection::new("negative"))
         );
         assert!(
             bus.filter("update", "x", json!({"n": -5}), &[], None)
@@ -244,13 +272,7 @@ mod tests {
     #[tokio::test]
     async fn handlers_are_removed_by_owner() {
         let bus = Bus::default();
-        let reject = || {
-            handler(|_| {
-                Err(Rejection {
-                    message: "no".into(),
-                })
-            })
-        };
+        let reject = || handler(|_| Err(Rejection::new("no")));
         bus.on_filter_owned("ext:a", "items.create", reject());
         bus.on_filter_owned("ext:a", "orders.items.update", reject());
         bus.on_filter_owned("ext:b", "items.delete", reject());

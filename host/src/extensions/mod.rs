@@ -285,9 +285,9 @@ impl Extensions {
                     tokio::task::spawn_blocking(move || run(e))
                         .await
                         .unwrap_or_else(|err| {
-                            Err(Rejection {
-                                message: format!("An extension's filter failed: {err}"),
-                            })
+                            Err(Rejection::new(format!(
+                                "An extension's filter failed: {err}"
+                            )))
                         })
                 })
             });

@@ -219,9 +219,12 @@ impl From<crate::items::ItemsError> for ApiError {
             ItemsError::Forbidden => ApiError::forbidden(),
             ItemsError::Access(a) => a.into(),
             ItemsError::Payload(p) => p.into(),
-            ItemsError::Rejected(r) => {
-                ApiError::new(StatusCode::BAD_REQUEST, "FAILED_VALIDATION", r.message)
-            }
+            ItemsError::Rejected(r) => ApiError {
+                status: StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST),
+                code: r.code,
+                message: r.message,
+                extensions: r.extensions,
+            },
         }
     }
 }

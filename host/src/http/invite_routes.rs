@@ -4,9 +4,11 @@
 //! service under the caller's permissions — so only a caller that may create users can
 //! invite — and issues a signed seven-day token naming the e-mail. Inviting an address
 //! that is already invited issues a new token; an existing active account is `400`.
-//! Sending the invitation by e-mail arrives with the mail issue; until then the token is
-//! written to the log, like password reset tokens. Accepting sets the password and
-//! activates the account, once: afterwards the account is no longer `invited`.
+//! The link (`invite_url`, which must be in `USER_INVITE_URL_ALLOW_LIST`, or the Studio's
+//! accept page) goes out by mail with the built-in `user-invitation` template; with no
+//! mail transport configured the token is written to the log instead. Accepting sets the
+//! password and activates the account, once: afterwards the account is no longer
+//! `invited`.
 
 use super::error::ApiError;
 use super::extract::{Caller, JsonBody};
@@ -75,12 +77,19 @@ async fn invite(
         .and_then(Value::as_str)
         .filter(|r| uuid::Uuid::parse_str(r).is_ok())
         .ok_or_else(|| ApiError::invalid_payload("\"role\" must be a valid GUID"))?;
-    if body
-        .get("invite_url")
-        .is_some_and(|u| !u.is_null() && !u.is_string())
-    {
-        return Err(ApiError::invalid_payload("\"invite_url\" must be a string"));
-    }
+    let base = match body.get("invite_url").filter(|v| !v.is_null()) {
+        Some(Value::String(u)) if state.config.user_invite_url_allow_list.contains(u) => u.clone(),
+        Some(Value::String(_)) => {
+            return Err(ApiError::invalid_payload(
+                "\"invite_url\" can't be used to invite users",
+            ))
+        }
+        Some(_) => return Err(ApiError::invalid_payload("\"invite_url\" must be a string")),
+        None => format!(
+            "{}/admin/accept-invite",
+            state.config.public_url.trim_end_matches('/')
+        ),
+    };
     let ctx = rectus_sdk::Context {
         user: caller.user.clone(),
         role: caller.role.clone(),
@@ -115,11 +124,34 @@ async fn invite(
             &state.secret,
             &json!({"scope": SCOPE, "email": email, "iat": now, "exp": now + TTL_SECS, "iss": jwt::ISSUER}),
         );
-        tracing::info!(
-            email,
-            token,
-            "user invited (no mail transport yet: the token is logged)"
-        );
+        if state.mailer.transport_name() == "log" {
+            tracing::info!(
+                email,
+                token,
+                "user invited (no EMAIL_TRANSPORT: the token is logged, not mailed)"
+            );
+            continue;
+        }
+        let sep = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{sep}token={token}");
+        let mail = rectus_sdk::Mail {
+            to: vec![email.clone()],
+            subject: "You have been invited".into(),
+            body: rectus_sdk::MailBody::Template {
+                name: "user-invitation".into(),
+                data: json!({"url": url, "email": email}),
+            },
+            ..Default::default()
+        };
+        if let Err(e) = state.mailer.send(mail).await {
+            tracing::warn!(error = %e, "could not send the invitation mail");
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "SERVICE_UNAVAILABLE",
+                format!("Service \"email\" is unavailable. {e}."),
+            )
+            .with("service", "email"));
+        }
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }

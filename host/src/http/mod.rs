@@ -9,6 +9,7 @@ pub mod auth_routes;
 pub mod error;
 pub mod extensions;
 pub mod extract;
+pub mod flow_routes;
 pub mod invite_routes;
 pub mod log;
 pub mod me_routes;
@@ -38,6 +39,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(access_routes::routes())
         .merge(invite_routes::routes())
         .merge(schema_routes::routes())
+        .merge(flow_routes::routes())
         .merge(modules::routes(&state.modules.mounts()))
         .merge(extensions::routes())
         .merge(schema_snapshot_routes::routes())

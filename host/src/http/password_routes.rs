@@ -90,11 +90,38 @@ async fn request(
             &json!({"scope": SCOPE, "id": id, "email": email.to_ascii_lowercase(), "hash": fingerprint(&hash),
                     "iat": now, "exp": now + TTL_SECS, "iss": jwt::ISSUER}),
         );
-        tracing::info!(
-            email,
-            token,
-            "password reset requested (no mail transport yet: the token is logged)"
-        );
+        let base = match body.get("reset_url").and_then(Value::as_str) {
+            Some(u) => u.to_string(),
+            None => format!(
+                "{}/admin/reset-password",
+                state.config.public_url.trim_end_matches('/')
+            ),
+        };
+        let sep = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{sep}token={token}");
+        if state.mailer.transport_name() == "log" {
+            tracing::info!(
+                email,
+                token,
+                "password reset requested (no EMAIL_TRANSPORT: the token is logged)"
+            );
+        }
+        // Sent after the answer: the response time must not tell whether the account exists.
+        let (state, to) = (state.clone(), email.to_string());
+        tokio::spawn(async move {
+            let mail = rectus_sdk::Mail {
+                to: vec![to.clone()],
+                subject: "Password Reset Request".into(),
+                body: rectus_sdk::MailBody::Template {
+                    name: "password-reset".into(),
+                    data: json!({"url": url, "email": to}),
+                },
+                ..Default::default()
+            };
+            if let Err(e) = state.mailer.send(mail).await {
+                tracing::warn!(error = %e, "could not send the password reset mail");
+            }
+        });
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -54,6 +54,7 @@ async fn health(State(state): State<Arc<AppState>>, caller: Result<Caller, ApiEr
                     "status": "ok", "componentType": "datastore",
                     "observedValue": (size as usize).saturating_sub(idle),
                 }],
+                "flows:queue": [state.flows.health(&state)],
             }
         })
     } else {

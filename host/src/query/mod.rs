@@ -6,6 +6,7 @@
 //! names against the schema and compiling to SQL happen later, against a snapshot.
 
 pub mod compile;
+pub mod eval;
 pub mod filter;
 pub mod parse;
 pub mod qs;

@@ -20,7 +20,10 @@ use crate::items;
 use crate::query::compile::ReadOptions;
 use crate::query::{parse_json, parse_query_string, Query};
 use crate::schema::{system, Schema};
-use rectus_sdk::{Context, Host, HostError, Items, QueryInput, SchemaView, Target};
+use rectus_sdk::{
+    Context, Host, HostError, HttpRequest, HttpResponse, Items, Mail, QueryInput, SchemaView,
+    Target,
+};
 use serde_json::{json, Value as Json};
 use std::sync::Arc;
 
@@ -166,11 +169,16 @@ impl NativeHost {
     }
 
     /// Cached token resolutions and permissions must not outlive a change to who may do
-    /// what.
-    fn after_write(&self, collection: &str) {
+    /// what, and the flow engine must see a flow change before the write's request answers.
+    async fn after_write(&self, collection: &str) {
         if changes_access(collection) {
             self.state.token_cache.clear();
             self.state.access.clear();
+        }
+        if matches!(collection, "directus_flows" | "directus_operations") {
+            if let Err(e) = self.state.flows.reload(&self.state).await {
+                tracing::error!(error = %e, "could not reload flows");
+            }
         }
     }
 
@@ -264,7 +272,7 @@ impl Host for NativeHost {
             items::write::create(&self.writer(&schema, ctx, access.as_ref()), &name, &payload)
                 .await
                 .map_err(host_error);
-        self.after_write(collection);
+        self.after_write(collection).await;
         result
     }
 
@@ -303,7 +311,7 @@ impl Host for NativeHost {
         )
         .await
         .map_err(host_error);
-        self.after_write(collection);
+        self.after_write(collection).await;
         result
     }
 
@@ -320,7 +328,7 @@ impl Host for NativeHost {
             items::write::update_batch(&self.writer(&schema, ctx, access.as_ref()), &name, &batch)
                 .await
                 .map_err(host_error);
-        self.after_write(collection);
+        self.after_write(collection).await;
         result
     }
 
@@ -338,7 +346,7 @@ impl Host for NativeHost {
             items::write::delete(&self.writer(&schema, ctx, access.as_ref()), &name, &keys)
                 .await
                 .map_err(host_error);
-        self.after_write(collection);
+        self.after_write(collection).await;
         result
     }
 
@@ -432,5 +440,72 @@ impl Host for NativeHost {
             snapshot: json!({"collections": collections, "fields": fields, "relations": relations}),
             permissions: Json::Object(permissions),
         })
+    }
+
+    fn log(&self, ctx: &Context, message: &str) {
+        tracing::info!(target: "rectus::flows", user = ?ctx.user, "{message}");
+    }
+
+    async fn sleep(&self, milliseconds: u64) {
+        let max = self.state.config.flows.sleep_max;
+        tokio::time::sleep(std::time::Duration::from_millis(milliseconds).min(max)).await;
+    }
+
+    async fn send_mail(&self, _ctx: &Context, mail: Mail) -> Result<(), HostError> {
+        use crate::mail::MailError;
+        self.state.mailer.send(mail).await.map_err(|e| match e {
+            MailError::Transport(reason) => HostError::new(
+                503,
+                "SERVICE_UNAVAILABLE",
+                format!("Service \"email\" is unavailable. {reason}."),
+            )
+            .with("service", "email")
+            .with("reason", reason),
+            other => HostError::invalid_payload(other.to_string()),
+        })
+    }
+
+    async fn http_request(
+        &self,
+        _ctx: &Context,
+        request: HttpRequest,
+    ) -> Result<HttpResponse, HostError> {
+        crate::flows::http::send(&self.state.flows.http, request).await
+    }
+
+    async fn trigger_flow(
+        &self,
+        ctx: &Context,
+        flow: &str,
+        payload: Json,
+    ) -> Result<Json, HostError> {
+        self.state
+            .flows
+            .trigger_flow(&self.state, ctx, flow, payload)
+            .await
+    }
+
+    fn check_filter(&self, filter: &Json, data: &Json) -> Result<Vec<HostError>, HostError> {
+        let failures = crate::query::eval::check(filter, data)
+            .map_err(|e| HostError::from(ApiError::from(e)))?;
+        Ok(failures
+            .into_iter()
+            .map(|f| {
+                let mut e = HostError::new(400, "FAILED_VALIDATION", f.message());
+                e.extensions = f.extensions();
+                e
+            })
+            .collect())
+    }
+
+    async fn run_script(&self, _ctx: &Context, code: &str, data: Json) -> Result<Json, HostError> {
+        let limits = crate::runtime::Limits {
+            timeout: self.state.config.flows.script_timeout,
+        };
+        let code = code.to_string();
+        tokio::task::spawn_blocking(move || crate::runtime::rhai::run_main(&code, &data, limits))
+            .await
+            .map_err(|e| HostError::new(500, "INTERNAL_SERVER_ERROR", e.to_string()))?
+            .map_err(|m| HostError::new(400, "SCRIPT_FAILED", m))
     }
 }

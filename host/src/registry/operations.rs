@@ -71,6 +71,32 @@ impl<O: Operation> OperationRunner for NativeOperation<O> {
 }
 
 impl Registry {
+    /// The built-in operations (`extensions/operations`), under the module `operations`.
+    pub fn add_builtin_operations(&self) {
+        use rectus_operations as ops;
+        let on = Arc::new(AtomicBool::new(true));
+        let all: Vec<Arc<dyn OperationRunner>> = vec![
+            Arc::new(NativeOperation::new(ops::Log)),
+            Arc::new(NativeOperation::new(ops::Condition)),
+            Arc::new(NativeOperation::new(ops::Transform)),
+            Arc::new(NativeOperation::new(ops::Sleep)),
+            Arc::new(NativeOperation::new(ops::ThrowError)),
+            Arc::new(NativeOperation::new(ops::Exec)),
+            Arc::new(NativeOperation::new(ops::TriggerFlow)),
+            Arc::new(NativeOperation::new(ops::ItemCreate)),
+            Arc::new(NativeOperation::new(ops::ItemRead)),
+            Arc::new(NativeOperation::new(ops::ItemUpdate)),
+            Arc::new(NativeOperation::new(ops::ItemDelete)),
+            Arc::new(NativeOperation::new(ops::Mail)),
+            Arc::new(NativeOperation::new(ops::Notification)),
+            Arc::new(NativeOperation::new(ops::Request)),
+            Arc::new(NativeOperation::new(ops::JsonWebToken)),
+        ];
+        for runner in all {
+            self.put_operation("operations", on.clone(), runner);
+        }
+    }
+
     /// Adds `runner` under `module`, replacing an operation of the same type from the same
     /// module (a reloaded guest). Another module's operation of that type is kept, and the
     /// newer one wins lookups, so a guest can override a built-in.

@@ -222,7 +222,7 @@ pub fn load(
     for (event, handler) in registered.filters {
         let (engine, ast, id) = (engine.clone(), ast.clone(), id.clone());
         let f: FilterFn = Arc::new(move |e: FilterEvent| {
-            let reject = |message: String| Rejection { message };
+            let reject = Rejection::new;
             let payload = rhai::serde::to_dynamic(&e.payload).map_err(|x| reject(x.to_string()))?;
             let meta = meta(&e.name, &e.collection, &e.keys, e.user.as_deref());
             let out: Dynamic =
@@ -269,6 +269,44 @@ fn valid_event(event: &str) -> bool {
         Some((collection, o)) => !collection.is_empty() && op(o),
         None => event.strip_prefix("items.").is_some_and(op),
     }
+}
+
+/// The flows' "run script" operation: compiles `code` in a fresh sandboxed engine (the
+/// same limits and deadline as hooks; `print`/`debug` go to the log), calls its
+/// `fn main(data)` with the data chain, and returns the result as JSON. A `throw` is the
+/// error message. Blocking: call it on the blocking pool.
+pub fn run_main(code: &str, data: &Json, limits: Limits) -> Result<Json, String> {
+    let engine = engine(
+        "flow",
+        &[],
+        Arc::new(Mutex::new(Registered {
+            sealed: true,
+            ..Default::default()
+        })),
+    );
+    let ast = engine
+        .compile(code)
+        .map_err(|e| format!("syntax error: {e}"))?;
+    if !ast
+        .iter_functions()
+        .any(|f| f.name == "main" && f.params.len() == 1)
+    {
+        return Err("the script must define fn main(data)".into());
+    }
+    let data = rhai::serde::to_dynamic(data).map_err(|e| e.to_string())?;
+    let out: Dynamic = with_deadline(limits, || {
+        engine.call_fn(&mut rhai::Scope::new(), &ast, "main", (data,))
+    })
+    .map_err(|e| match failure(&e) {
+        Failure::Thrown(m) => m,
+        Failure::TimedOut => format!(
+            "The script timed out after {} ms.",
+            limits.timeout.as_millis()
+        ),
+        Failure::Other(m) => format!("The script failed: {m}"),
+    })?;
+    rhai::serde::from_dynamic(&out)
+        .map_err(|e| format!("the script returned a value that isn't JSON: {e}"))
 }
 
 #[cfg(test)]
@@ -358,6 +396,7 @@ mod tests {
             payload: json!({}),
             keys: vec![json!(1)],
             user: None,
+            depth: 0,
         };
         assert!(hooks.actions[0].1(e.clone()).unwrap_err().contains("log"));
         let hooks = load(
@@ -394,5 +433,26 @@ mod tests {
         .unwrap();
         let err = hooks.filters[0].1(event(json!({}))).unwrap_err();
         assert!(err.message.contains("failed"), "{}", err.message);
+    }
+
+    #[test]
+    fn run_main_returns_json_and_stops_runaways() {
+        let out = run_main(
+            "fn main(data) { #{ total: data.a + 1, name: `${data.n}!` } }",
+            &json!({"a": 41, "n": "x"}),
+            LIMITS,
+        )
+        .unwrap();
+        assert_eq!(out, json!({"total": 42, "name": "x!"}));
+        assert_eq!(
+            run_main("fn main(d) { throw \"nope\" }", &json!({}), LIMITS).unwrap_err(),
+            "nope"
+        );
+        assert!(run_main("fn main(d) { loop {} }", &json!({}), LIMITS)
+            .unwrap_err()
+            .contains("timed out"));
+        assert!(run_main("let x = 1;", &json!({}), LIMITS)
+            .unwrap_err()
+            .contains("fn main"));
     }
 }

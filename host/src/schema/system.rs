@@ -19,6 +19,9 @@ pub const SERVED: &[(&str, &str)] = &[
     ("directus_access", "rectus_access"),
     ("directus_activity", "rectus_activity"),
     ("directus_revisions", "rectus_revisions"),
+    ("directus_flows", "rectus_flows"),
+    ("directus_operations", "rectus_operations"),
+    ("directus_notifications", "rectus_notifications"),
 ];
 
 /// System collections that only Rectus writes (the API reads them).
@@ -64,6 +67,13 @@ fn builtin_meta() -> MetaRows {
         special("rectus_policies", "ip_access", &["cast-csv"]),
         special("rectus_permissions", "fields", &["cast-csv"]),
         special("rectus_activity", "revisions", &["o2m"]),
+        special("rectus_flows", "operations", &["o2m"]),
+        special("rectus_flows", "options", &["cast-json"]),
+        special("rectus_flows", "date_created", &["date-created"]),
+        special("rectus_flows", "user_created", &["user-created"]),
+        special("rectus_operations", "options", &["cast-json"]),
+        special("rectus_operations", "date_created", &["date-created"]),
+        special("rectus_operations", "user_created", &["user-created"]),
     ] {
         m.fields.insert(key, value);
     }
@@ -96,6 +106,20 @@ fn builtin_meta() -> MetaRows {
             "rectus_users",
             "policies",
             Some("policy"),
+        ),
+        o2m(
+            "rectus_revisions",
+            "activity",
+            "rectus_activity",
+            "revisions",
+            None,
+        ),
+        o2m(
+            "rectus_operations",
+            "flow",
+            "rectus_flows",
+            "operations",
+            None,
         ),
         o2m(
             "rectus_permissions",

@@ -33,10 +33,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "create system tables",
         statements: |dialect| {
             let mut out = Vec::new();
-            // rectus_migrations exists before any migration runs; rectus_extensions came later.
+            // rectus_migrations exists before any migration runs; later tables come with
+            // their own migrations.
             for t in tables::ALL[1..]
                 .iter()
-                .filter(|t| t.name != tables::EXTENSIONS.name)
+                .filter(|t| !tables::LATER.contains(&t.name))
             {
                 out.push(ddl::create_table(
                     dialect,
@@ -73,6 +74,16 @@ pub const MIGRATIONS: &[Migration] = &[
                 &(t.columns)(),
                 &(t.foreign_keys)(),
             )?])
+        },
+    },
+    Migration {
+        version: 7,
+        name: "create rectus_flows, rectus_operations, rectus_notifications",
+        statements: |dialect| {
+            [&tables::FLOWS, &tables::OPERATIONS, &tables::NOTIFICATIONS]
+                .iter()
+                .map(|t| ddl::create_table(dialect, t.name, &(t.columns)(), &(t.foreign_keys)()))
+                .collect()
         },
     },
 ];

@@ -357,6 +357,108 @@ pub const REVISIONS: SystemTable = SystemTable {
     },
 };
 
+/// Automation flows (migration 7): a trigger and its options, and the first operation.
+/// `operation` has no foreign key: flows and operations point at each other, and the
+/// flow engine tolerates an id that no longer exists (the flow then does nothing).
+pub const FLOWS: SystemTable = SystemTable {
+    name: "rectus_flows",
+    columns: || {
+        vec![
+            col("id", T::Uuid).primary(),
+            s("name", 255).not_null(),
+            s("icon", 64),
+            s("color", 255),
+            col("description", T::Text),
+            s("status", 255).not_null().default(json!("active")),
+            s("trigger", 255),
+            s("accountability", 255).default(json!("all")),
+            col("options", T::Json),
+            col("operation", T::Uuid),
+            col("date_created", T::Timestamp).default(json!("CURRENT_TIMESTAMP")),
+            col("user_created", T::Uuid),
+        ]
+    },
+    foreign_keys: || {
+        vec![fk(
+            "rectus_flows",
+            "user_created",
+            "rectus_users",
+            "SET NULL",
+        )]
+    },
+};
+
+/// The steps of flows (migration 7), linked by `resolve` / `reject` (no foreign keys on
+/// those links: validated on save instead, since MySQL refuses self-referencing actions
+/// beside the cascade from `flow`).
+pub const OPERATIONS: SystemTable = SystemTable {
+    name: "rectus_operations",
+    columns: || {
+        vec![
+            col("id", T::Uuid).primary(),
+            s("name", 255),
+            s("key", 255).not_null(),
+            s("type", 255).not_null(),
+            col("position_x", T::Integer).not_null().default(json!(0)),
+            col("position_y", T::Integer).not_null().default(json!(0)),
+            col("options", T::Json),
+            col("resolve", T::Uuid),
+            col("reject", T::Uuid),
+            col("flow", T::Uuid).not_null(),
+            col("date_created", T::Timestamp).default(json!("CURRENT_TIMESTAMP")),
+            col("user_created", T::Uuid),
+        ]
+    },
+    foreign_keys: || {
+        vec![
+            fk("rectus_operations", "flow", "rectus_flows", "CASCADE"),
+            fk(
+                "rectus_operations",
+                "user_created",
+                "rectus_users",
+                "SET NULL",
+            ),
+        ]
+    },
+};
+
+/// In-app notifications (migration 7), written by the send-notification operation.
+pub const NOTIFICATIONS: SystemTable = SystemTable {
+    name: "rectus_notifications",
+    columns: || {
+        vec![
+            col("id", T::Integer).auto_increment(),
+            col("timestamp", T::Timestamp).default(json!("CURRENT_TIMESTAMP")),
+            s("status", 255).default(json!("inbox")),
+            col("recipient", T::Uuid).not_null(),
+            col("sender", T::Uuid),
+            s("subject", 255).not_null(),
+            col("message", T::Text),
+            s("collection", 64),
+            s("item", 255),
+        ]
+    },
+    foreign_keys: || {
+        vec![
+            fk(
+                "rectus_notifications",
+                "recipient",
+                "rectus_users",
+                "CASCADE",
+            ),
+            fk("rectus_notifications", "sender", "rectus_users", "SET NULL"),
+        ]
+    },
+};
+
+/// Tables created by a migration after the first (migration 1 skips them).
+pub const LATER: &[&str] = &[
+    EXTENSIONS.name,
+    FLOWS.name,
+    OPERATIONS.name,
+    NOTIFICATIONS.name,
+];
+
 /// Every system table, in creation order (referenced tables first).
 pub const ALL: &[SystemTable] = &[
     MIGRATIONS,
@@ -373,6 +475,9 @@ pub const ALL: &[SystemTable] = &[
     SESSIONS,
     ACTIVITY,
     REVISIONS,
+    FLOWS,
+    OPERATIONS,
+    NOTIFICATIONS,
 ];
 
 pub fn by_name(name: &str) -> Option<&'static SystemTable> {

@@ -14,7 +14,9 @@
 use serde_json::Value as Json;
 use std::future::Future;
 
+mod capabilities;
 mod operation;
+pub use capabilities::{HttpRequest, HttpResponse, Mail, MailBody};
 pub use operation::{Operation, OperationInfo};
 
 /// The caller a module acts for. Created by the host; a module passes it back unchanged
@@ -135,6 +137,15 @@ impl HostError {
         .with("path", path)
     }
 
+    /// The host offers no such capability.
+    pub fn not_supported(capability: &str) -> Self {
+        Self::new(
+            501,
+            "NOT_SUPPORTED",
+            format!("This host does not offer \"{capability}\"."),
+        )
+    }
+
     pub fn invalid_payload(reason: impl Into<String>) -> Self {
         let reason = reason.into();
         Self::new(
@@ -226,6 +237,73 @@ pub trait Host: Send + Sync {
     /// it may read, and per collection the fields it may use per action. Modules that
     /// build something from the schema (GraphQL's types) cache it by [`SchemaView::hash`].
     fn schema(&self, ctx: &Context) -> impl Future<Output = Result<SchemaView, HostError>> + Send;
+
+    // Capabilities for flow operations. Each has a default that answers
+    // `501 NOT_SUPPORTED`, so a host backend that lacks one still builds.
+
+    /// Writes `message` to the host's log, attributed to the calling module.
+    fn log(&self, ctx: &Context, message: &str) {
+        let _ = (ctx, message);
+    }
+
+    /// Waits `milliseconds` (capped by the host).
+    fn sleep(&self, milliseconds: u64) -> impl Future<Output = ()> + Send {
+        let _ = milliseconds;
+        async {}
+    }
+
+    /// Sends one e-mail through the configured mail transport (`EMAIL_TRANSPORT`).
+    fn send_mail(
+        &self,
+        ctx: &Context,
+        mail: Mail,
+    ) -> impl Future<Output = Result<(), HostError>> + Send {
+        let _ = (ctx, mail);
+        async { Err(HostError::not_supported("send_mail")) }
+    }
+
+    /// Makes an HTTP request on the flow's behalf.
+    fn http_request(
+        &self,
+        ctx: &Context,
+        request: HttpRequest,
+    ) -> impl Future<Output = Result<HttpResponse, HostError>> + Send {
+        let _ = (ctx, request);
+        async { Err(HostError::not_supported("http_request")) }
+    }
+
+    /// Runs the flow `flow` (whose trigger is "another flow") with `payload` as its
+    /// `$trigger`, and returns what it returns.
+    fn trigger_flow(
+        &self,
+        ctx: &Context,
+        flow: &str,
+        payload: Json,
+    ) -> impl Future<Output = Result<Json, HostError>> + Send {
+        let _ = (ctx, flow, payload);
+        async { Err(HostError::not_supported("trigger_flow")) }
+    }
+
+    /// Checks `data` against a filter rule (the query language's operators, nested
+    /// objects for nested keys). Returns the failures as Directus's `FAILED_VALIDATION`
+    /// errors (`field`, `path`, `type` in their extensions); empty when `data` passes. A
+    /// malformed filter is an error.
+    fn check_filter(&self, filter: &Json, data: &Json) -> Result<Vec<HostError>, HostError> {
+        let _ = (filter, data);
+        Err(HostError::not_supported("check_filter"))
+    }
+
+    /// Runs a sandboxed script (the host's script runtime, with its time and operation
+    /// limits) that defines `fn main(data)`; returns what it returns.
+    fn run_script(
+        &self,
+        ctx: &Context,
+        code: &str,
+        data: Json,
+    ) -> impl Future<Output = Result<Json, HostError>> + Send {
+        let _ = (ctx, code, data);
+        async { Err(HostError::not_supported("run_script")) }
+    }
 }
 
 /// The schema as one caller sees it.

@@ -733,7 +733,14 @@ impl<'s> Compiler<'s> {
                 let pk = child.primary_key().expect("relations need keys");
                 let field = &child.fields[pk];
                 let mut value = Sql::new(d);
-                value.push(&json::value(d, field.field_type, &col(d, &a, pk)));
+                let key = json::value(d, field.field_type, &col(d, &a, pk));
+                // SQLite's array builder parses each element as JSON: a text key (a uuid)
+                // must be quoted first.
+                if d == Dialect::Sqlite {
+                    value.push(&format!("json_quote({key})"));
+                } else {
+                    value.push(&key);
+                }
                 self.children(relation, alias, &a, &value, &Query::default())?
             }
         })
