@@ -60,6 +60,26 @@ async fn invite(
     headers: HeaderMap,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
+    // Whether the caller may create users at all comes first, so the answers below
+    // (which say whether an address has an account) are never given to anyone else.
+    let access = crate::access::for_caller(
+        &state.access,
+        &state.db,
+        caller.user.as_deref(),
+        caller.role.as_deref(),
+        caller.admin,
+        Some(&peer.ip().to_string()),
+    )
+    .await?;
+    if let Some(access) = &access {
+        let may_create = access
+            .permissions()
+            .get("directus_users", crate::access::permissions::Action::Create)
+            .is_some();
+        if !may_create {
+            return Err(ApiError::forbidden());
+        }
+    }
     let emails: Vec<String> = match body.get("email") {
         Some(Value::String(e)) => vec![e.clone()],
         Some(Value::Array(list)) => list
