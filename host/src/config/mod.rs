@@ -11,6 +11,9 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod graphql;
+pub use graphql::GraphqlConfig;
+
 /// Which SQL database Rectus talks to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DbConfig {
@@ -67,6 +70,8 @@ pub struct Config {
     pub query_limit_default: i64,
     /// `MAX_RELATIONAL_DEPTH`: how deep fields, filters and sorts may follow relations.
     pub max_relational_depth: usize,
+    /// `GRAPHQL_*`: the GraphQL module's limits.
+    pub graphql: GraphqlConfig,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -351,6 +356,7 @@ impl Config {
             db_exclude_tables,
             query_limit_default,
             max_relational_depth,
+            graphql: GraphqlConfig::from_vars(vars)?,
         })
     }
 

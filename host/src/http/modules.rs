@@ -44,7 +44,24 @@ async fn dispatch(
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
-    let ctx = rectus_sdk::Context {
+    let ctx = context(acc, peer, &headers);
+    let req = rectus_sdk::Request {
+        mount: mount.clone(),
+        method: method.as_str().to_string(),
+        segments: segments.collect(),
+        query: uri.query().unwrap_or_default().to_string(),
+        body: body.to_vec(),
+    };
+    into_http(handle(state.clone(), ctx, req).await)
+}
+
+/// The caller as modules see it.
+pub(super) fn context(
+    acc: crate::auth::Accountability,
+    peer: std::net::SocketAddr,
+    headers: &axum::http::HeaderMap,
+) -> rectus_sdk::Context {
+    rectus_sdk::Context {
         user: acc.user,
         role: acc.role,
         admin: acc.admin,
@@ -53,15 +70,11 @@ async fn dispatch(
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|s| s.chars().take(512).collect()),
-    };
-    let req = rectus_sdk::Request {
-        mount: mount.clone(),
-        method: method.as_str().to_string(),
-        segments: segments.collect(),
-        query: uri.query().unwrap_or_default().to_string(),
-        body: body.to_vec(),
-    };
-    let res = handle(state.clone(), ctx, req).await;
+    }
+}
+
+/// A module's response as HTTP.
+pub(super) fn into_http(res: rectus_sdk::Response) -> Response {
     let mut out = (
         StatusCode::from_u16(res.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         res.body,

@@ -76,6 +76,7 @@ impl Registry {
     pub fn builtin() -> Self {
         let mut r = Registry::default();
         r.add_native("rest", "endpoint", rectus_rest::Rest);
+        r.add_native("graphql", "endpoint", rectus_graphql::GraphQl::default());
         r
     }
 

@@ -18,6 +18,7 @@ use rectus_sdk::{Context, Host, HostError, Items, QueryInput, SchemaView, Target
 use serde_json::{json, Value as Json};
 use std::sync::Arc;
 
+#[derive(Clone)]
 pub struct NativeHost {
     state: Arc<AppState>,
 }
@@ -78,6 +79,33 @@ fn require_admin(ctx: &Context) -> Result<(), HostError> {
         Ok(())
     } else {
         Err(HostError::forbidden())
+    }
+}
+
+/// Renames system tables to their collection names in a snapshot entry's collection keys
+/// (and a relation's `meta`).
+fn system_names(entry: &mut Json) {
+    const KEYS: &[&str] = &[
+        "collection",
+        "related_collection",
+        "many_collection",
+        "one_collection",
+        "table",
+        "foreign_key_table",
+    ];
+    let Some(obj) = entry.as_object_mut() else {
+        return;
+    };
+    for (key, value) in obj.iter_mut() {
+        match value {
+            Json::String(s) if KEYS.contains(&key.as_str()) => {
+                if let Some(name) = system::collection_of(s) {
+                    *s = name;
+                }
+            }
+            Json::Object(_) if matches!(key.as_str(), "meta" | "schema") => system_names(value),
+            _ => {}
+        }
     }
 }
 
@@ -275,6 +303,10 @@ impl Host for NativeHost {
         result
     }
 
+    fn setting(&self, name: &str) -> Option<String> {
+        self.state.config.graphql.setting(name)
+    }
+
     fn primary_key(&self, collection: &str) -> Option<String> {
         let (schema, name) = self.resolve(collection);
         schema.collection(&name)?.primary_key().map(str::to_string)
@@ -313,6 +345,15 @@ impl Host for NativeHost {
             }
             relations.extend(schema.relations.iter().map(|r| r.to_api()));
         }
+        // The system schema names its tables (`rectus_users`); callers know them by
+        // Directus's names (`directus_users`), as every other route serves them.
+        for entry in collections.iter_mut().chain(&mut fields).chain(&mut relations) {
+            system_names(entry);
+        }
+        let permissions = permissions
+            .into_iter()
+            .map(|(name, actions)| (system::collection_of(&name).unwrap_or(name), actions))
+            .collect();
         Ok(SchemaView {
             hash: format!("{generation}:admin"),
             snapshot: json!({"collections": collections, "fields": fields, "relations": relations}),

@@ -164,7 +164,11 @@ pub enum QueryInput {
 
 /// What the host offers a module. Every item call goes through the host's items service,
 /// under the caller's [`Context`]: access rules and events always apply.
-pub trait Host: Send + Sync {
+///
+/// A host is a cheap handle (`Clone + 'static`), so a module can keep it for work that
+/// outlives one call: GraphQL resolvers find it in the request's data, subscriptions keep
+/// it for the life of the socket.
+pub trait Host: Send + Sync + Clone + 'static {
     /// Items of `collection` matching `query`.
     fn read_items(
         &self,
@@ -221,6 +225,11 @@ pub trait Host: Send + Sync {
 
     /// The primary key field of `collection`, if it can be served.
     fn primary_key(&self, collection: &str) -> Option<String>;
+
+    /// A configuration value a module reads by its environment name, for the settings the
+    /// host hands to modules (`GRAPHQL_INTROSPECTION`, `GRAPHQL_MAX_DEPTH`,
+    /// `GRAPHQL_MAX_COMPLEXITY`); `None` for any other name.
+    fn setting(&self, name: &str) -> Option<String>;
 
     /// The schema as the caller may see it: only the collections, fields and relations
     /// it may read, and per collection the fields it may use per action. Modules that
