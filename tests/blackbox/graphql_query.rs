@@ -152,7 +152,11 @@ on_every_db!(graphql_rows_match_rest, same_rows_as_rest);
 
 async fn by_id_singletons_aggregates(kind: Kind) {
     let (_db, server) = setup(kind).await;
-    let r = gql(&server, r#"{ orders_by_id(id: 3) { id status customer { id name } } }"#).await;
+    let r = gql(
+        &server,
+        r#"{ orders_by_id(id: 3) { id status customer { id name } } }"#,
+    )
+    .await;
     assert_eq!(
         ok(&r)["orders_by_id"],
         json!({"id": "3", "status": "Paid", "customer": {"id": "1", "name": "Ada"}}),
@@ -214,7 +218,10 @@ async fn by_id_singletons_aggregates(kind: Kind) {
         .await;
     assert_eq!(ok(&r)["orders"], json!([{"id": "1"}]));
 }
-on_every_db!(graphql_by_id_singletons_aggregates, by_id_singletons_aggregates);
+on_every_db!(
+    graphql_by_id_singletons_aggregates,
+    by_id_singletons_aggregates
+);
 
 /// The `/graphql/system` scope serves the `directus_*` collections without the prefix.
 async fn system_scope(kind: Kind) {
@@ -226,8 +233,18 @@ async fn system_scope(kind: Kind) {
         )
         .await;
     let data = ok(&r);
-    assert_eq!(data["users"][0]["email"], json!("admin@example.com"), "{}", r.body);
-    assert_eq!(data["roles"][0]["name"], json!("Administrator"), "{}", r.body);
+    assert_eq!(
+        data["users"][0]["email"],
+        json!("admin@example.com"),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        data["roles"][0]["name"],
+        json!("Administrator"),
+        "{}",
+        r.body
+    );
     // User collections aren't in the system scope, and system ones aren't in the items scope.
     gql(&server, "{ users { id } }")
         .await

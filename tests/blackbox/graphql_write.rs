@@ -55,13 +55,28 @@ async fn mutations(kind: Kind) {
         ok(&r)["update_orders_batch"],
         json!([{"id": "2", "amount": 21.0}, {"id": "3", "amount": 31.0}])
     );
-    let r = gql(&server, r#"mutation { update_site(data: {title: "New home"}) { title } }"#).await;
+    let r = gql(
+        &server,
+        r#"mutation { update_site(data: {title: "New home"}) { title } }"#,
+    )
+    .await;
     assert_eq!(ok(&r)["update_site"], json!({"title": "New home"}));
 
     // Deletes answer the keys; the rows are gone as REST sees them.
-    let r = gql(&server, "mutation { delete_order_lines_items(ids: [1, 2]) { ids } }").await;
-    assert_eq!(ok(&r)["delete_order_lines_items"], json!({"ids": ["1", "2"]}));
-    let r = gql(&server, "mutation { delete_order_lines_item(id: 3) { id } }").await;
+    let r = gql(
+        &server,
+        "mutation { delete_order_lines_items(ids: [1, 2]) { ids } }",
+    )
+    .await;
+    assert_eq!(
+        ok(&r)["delete_order_lines_items"],
+        json!({"ids": ["1", "2"]})
+    );
+    let r = gql(
+        &server,
+        "mutation { delete_order_lines_item(id: 3) { id } }",
+    )
+    .await;
     assert_eq!(ok(&r)["delete_order_lines_item"], json!({"id": "3"}));
     let lines = server.get("/items/order_lines").await;
     assert_eq!(lines.assert_ok(), &json!([]));
@@ -80,6 +95,11 @@ async fn mutations(kind: Kind) {
         r.body
     );
     let customers = server.get("/items/customers?aggregate[count]=*").await;
-    assert_eq!(customers.assert_ok()[0]["count"].to_string().trim_matches('"'), "2");
+    assert_eq!(
+        customers.assert_ok()[0]["count"]
+            .to_string()
+            .trim_matches('"'),
+        "2"
+    );
 }
 on_every_db!(graphql_mutations, mutations);

@@ -257,17 +257,22 @@ impl GraphQl {
 }
 
 fn poisoned() -> HostError {
-    HostError::new(500, "INTERNAL_SERVER_ERROR", "The schema cache is unavailable.")
+    HostError::new(
+        500,
+        "INTERNAL_SERVER_ERROR",
+        "The schema cache is unavailable.",
+    )
 }
 
 /// Directus's answer: errors before execution (syntax, unknown fields, wrong variables,
 /// limits) are one `400 GRAPHQL_VALIDATION` error listing them; otherwise `200` with
 /// `data` and each resolver error carrying its code.
 fn render(response: async_graphql::Response) -> Response {
-    let executed = response
-        .errors
-        .iter()
-        .all(|e| e.extensions.as_ref().is_some_and(|x| x.get("code").is_some()));
+    let executed = response.errors.iter().all(|e| {
+        e.extensions
+            .as_ref()
+            .is_some_and(|x| x.get("code").is_some())
+    });
     let body = if !executed && response.data == async_graphql::Value::Null {
         let errors: Vec<Json> = response
             .errors

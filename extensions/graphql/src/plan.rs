@@ -165,7 +165,9 @@ pub fn filter(model: &Model, collection: &Collection, value: &Value) -> Json {
         match key {
             "_and" | "_or" => {
                 let items = match v {
-                    Value::List(items) => items.iter().map(|i| filter(model, collection, i)).collect(),
+                    Value::List(items) => {
+                        items.iter().map(|i| filter(model, collection, i)).collect()
+                    }
                     other => vec![filter(model, collection, other)],
                 };
                 out.insert(key.to_string(), Json::Array(items));

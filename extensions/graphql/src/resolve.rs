@@ -10,7 +10,9 @@ use crate::model::{Collection, Model};
 use crate::plan::{self, PlanError};
 use crate::shape::{id_value, int_value, json_value, object_of, to_json};
 use crate::shared_types::{DeletedMany, DeletedOne, JSON};
-use async_graphql::dynamic::{Field, FieldFuture, FieldValue, InputValue, ResolverContext, TypeRef};
+use async_graphql::dynamic::{
+    Field, FieldFuture, FieldValue, InputValue, ResolverContext, TypeRef,
+};
 use async_graphql::{Error, ErrorExtensions, Value};
 use rectus_sdk::{Context, Host, HostError, QueryInput, Target};
 use serde_json::{json, Map, Value as Json};
@@ -38,6 +40,14 @@ fn internal(what: &str) -> Error {
     ))
 }
 
+/// A resolver error on a nullable field: recorded with the field's path (as Directus
+/// reports `"path": ["orders_by_id"]`), the field `null`. async-graphql attaches no path
+/// to errors a resolver returns, so nullable root fields record theirs themselves.
+fn null_with_error<'a>(ctx: &ResolverContext<'a>, e: Error) -> Result<Option<FieldValue<'a>>, Error> {
+    ctx.add_error(ctx.set_error_path(e.into_server_error(ctx.item.pos)));
+    Ok(None)
+}
+
 fn parse_rows(text: &str) -> Result<Vec<Json>, Error> {
     serde_json::from_str(text).map_err(|_| internal("the host returned malformed items"))
 }
@@ -56,20 +66,26 @@ fn collection<'m>(model: &'m Model, name: &str) -> Result<&'m Collection, Error>
 /// `<c>(filter, sort, limit, offset, page, search): [<c>!]!`
 pub fn list<H: Host + 'static>(model: Arc<Model>, c: &Collection) -> Field {
     let name = c.name.clone();
-    Field::new(c.gql.clone(), TypeRef::named_nn_list_nn(&c.gql), move |ctx| {
-        let (model, name) = (model.clone(), name.clone());
-        FieldFuture::new(async move {
-            let (host, caller) = env::<H>(&ctx)?;
-            let c = collection(&model, &name)?;
-            let query = plan::read_query(&model, c, &ctx.ctx.field()).map_err(plan_error)?;
-            let items = host
-                .read_items(caller, &name, QueryInput::Json(query))
-                .await
-                .map_err(host_error)?;
-            let rows = parse_rows(&items.data)?;
-            Ok(Some(FieldValue::list(rows.into_iter().map(FieldValue::owned_any))))
-        })
-    })
+    Field::new(
+        c.gql.clone(),
+        TypeRef::named_nn_list_nn(&c.gql),
+        move |ctx| {
+            let (model, name) = (model.clone(), name.clone());
+            FieldFuture::new(async move {
+                let (host, caller) = env::<H>(&ctx)?;
+                let c = collection(&model, &name)?;
+                let query = plan::read_query(&model, c, &ctx.ctx.field()).map_err(plan_error)?;
+                let items = host
+                    .read_items(caller, &name, QueryInput::Json(query))
+                    .await
+                    .map_err(host_error)?;
+                let rows = parse_rows(&items.data)?;
+                Ok(Some(FieldValue::list(
+                    rows.into_iter().map(FieldValue::owned_any),
+                )))
+            })
+        },
+    )
 }
 
 /// A singleton's `<c>: <c>` — its only row, or null before it exists.
@@ -80,7 +96,8 @@ pub fn singleton<H: Host + 'static>(model: Arc<Model>, c: &Collection) -> Field 
         FieldFuture::new(async move {
             let (host, caller) = env::<H>(&ctx)?;
             let c = collection(&model, &name)?;
-            let mut query = plan::selection_query(&model, c, &ctx.ctx.field()).map_err(plan_error)?;
+            let mut query =
+                plan::selection_query(&model, c, &ctx.ctx.field()).map_err(plan_error)?;
             query["limit"] = json!(1);
             let items = host
                 .read_items(caller, &name, QueryInput::Json(query))
@@ -100,16 +117,22 @@ pub fn by_id<H: Host + 'static>(model: Arc<Model>, c: &Collection) -> Field {
     Field::new(format!("{}_by_id", c.gql), TypeRef::named(&c.gql), move |ctx| {
         let (model, name) = (model.clone(), name.clone());
         FieldFuture::new(async move {
-            let (host, caller) = env::<H>(&ctx)?;
-            let c = collection(&model, &name)?;
-            let id = id_argument(&ctx, "id")?;
-            let query = plan::selection_query(&model, c, &ctx.ctx.field()).map_err(plan_error)?;
-            let text = host
-                .read_item(caller, &name, &id, QueryInput::Json(query))
-                .await
-                .map_err(host_error)?;
-            let row: Json = serde_json::from_str(&text).map_err(|_| internal("malformed item"))?;
-            Ok((!row.is_null()).then(|| FieldValue::owned_any(row)))
+            let read = async {
+                let (host, caller) = env::<H>(&ctx)?;
+                let c = collection(&model, &name)?;
+                let id = id_argument(&ctx, "id")?;
+                let query =
+                    plan::selection_query(&model, c, &ctx.ctx.field()).map_err(plan_error)?;
+                let text = host
+                    .read_item(caller, &name, &id, QueryInput::Json(query))
+                    .await
+                    .map_err(host_error)?;
+                serde_json::from_str::<Json>(&text).map_err(|_| internal("malformed item"))
+            };
+            match read.await {
+                Ok(row) => Ok((!row.is_null()).then(|| FieldValue::owned_any(row))),
+                Err(e) => null_with_error(&ctx, e),
+            }
         })
     })
     .argument(InputValue::new("id", TypeRef::named_nn(TypeRef::ID)))
@@ -191,7 +214,11 @@ pub fn aggregated<H: Host + 'static>(model: Arc<Model>, c: &Collection) -> Field
                 .and_then(|g| serde_json::from_value::<Vec<String>>(g.clone()).ok())
                 .unwrap_or_default()
                 .iter()
-                .flat_map(|g| g.split(',').map(|s| group_key(s.trim())).collect::<Vec<_>>())
+                .flat_map(|g| {
+                    g.split(',')
+                        .map(|s| group_key(s.trim()))
+                        .collect::<Vec<_>>()
+                })
                 .collect();
             let items = host
                 .read_items(caller, &name, QueryInput::Json(Json::Object(query)))
@@ -312,7 +339,9 @@ async fn reread_many<H: Host>(
         .await
         .map_err(host_error)?;
     let rows = parse_rows(&items.data)?;
-    Ok(Some(FieldValue::list(rows.into_iter().map(FieldValue::owned_any))))
+    Ok(Some(FieldValue::list(
+        rows.into_iter().map(FieldValue::owned_any),
+    )))
 }
 
 async fn reread_one<H: Host>(
@@ -359,8 +388,20 @@ fn mutation_field(
 ) -> Field {
     let model = model.clone();
     let collection = c.name.clone();
+    let nullable = !matches!(ty, TypeRef::NonNull(_));
     Field::new(name, ty, move |ctx| {
-        FieldFuture::Future(Box::pin(run(ctx, model.clone(), collection.clone())))
+        let (model, collection) = (model.clone(), collection.clone());
+        FieldFuture::Future(Box::pin(async move {
+            let pos = ctx.item.pos;
+            let path_ctx = ctx.ctx;
+            match run(ctx, model, collection).await {
+                Err(e) if nullable => {
+                    path_ctx.add_error(path_ctx.set_error_path(e.into_server_error(pos)));
+                    Ok(None)
+                }
+                other => other,
+            }
+        }))
     })
 }
 
@@ -385,7 +426,10 @@ pub fn mutations<H: Host + 'static>(model: Arc<Model>, c: &Collection) -> Vec<Fi
     let (one, many) = if c.can_read {
         (TypeRef::named(&gql), TypeRef::named_nn_list_nn(&gql))
     } else {
-        (TypeRef::named(TypeRef::BOOLEAN), TypeRef::named(TypeRef::BOOLEAN))
+        (
+            TypeRef::named(TypeRef::BOOLEAN),
+            TypeRef::named(TypeRef::BOOLEAN),
+        )
     };
     let create_input = format!("create_{gql}_input");
     let update_input = format!("update_{gql}_input");
@@ -393,32 +437,41 @@ pub fn mutations<H: Host + 'static>(model: Arc<Model>, c: &Collection) -> Vec<Fi
     if c.singleton {
         if c.can_update {
             out.push(
-                mutation_field(&model, c, format!("update_{gql}"), one, |ctx, model, name| {
-                    Box::pin(async move {
-                        let (host, caller) = env::<H>(&ctx)?;
-                        let c = collection(&model, &name)?;
-                        let data = data_argument(&ctx)?;
-                        let existing = host
-                            .read_items(
-                                caller,
-                                &name,
-                                QueryInput::Json(json!({"fields": [c.primary_key], "limit": 1})),
-                            )
-                            .await
+                mutation_field(
+                    &model,
+                    c,
+                    format!("update_{gql}"),
+                    one,
+                    |ctx, model, name| {
+                        Box::pin(async move {
+                            let (host, caller) = env::<H>(&ctx)?;
+                            let c = collection(&model, &name)?;
+                            let data = data_argument(&ctx)?;
+                            let existing = host
+                                .read_items(
+                                    caller,
+                                    &name,
+                                    QueryInput::Json(
+                                        json!({"fields": [c.primary_key], "limit": 1}),
+                                    ),
+                                )
+                                .await
+                                .map_err(host_error)?;
+                            let keys: Vec<Json> = parse_rows(&existing.data)?
+                                .into_iter()
+                                .filter_map(|r| r.get(&c.primary_key).cloned())
+                                .collect();
+                            let keys = if keys.is_empty() {
+                                host.create_items(caller, &name, data).await
+                            } else {
+                                host.update_items(caller, &name, Target::Keys(keys), data)
+                                    .await
+                            }
                             .map_err(host_error)?;
-                        let keys: Vec<Json> = parse_rows(&existing.data)?
-                            .into_iter()
-                            .filter_map(|r| r.get(&c.primary_key).cloned())
-                            .collect();
-                        let keys = if keys.is_empty() {
-                            host.create_items(caller, &name, data).await
-                        } else {
-                            host.update_items(caller, &name, Target::Keys(keys), data).await
-                        }
-                        .map_err(host_error)?;
-                        reread_one(&ctx, &model, c, host, caller, keys.into_iter().next()).await
-                    })
-                })
+                            reread_one(&ctx, &model, c, host, caller, keys.into_iter().next()).await
+                        })
+                    },
+                )
                 .argument(InputValue::new("data", TypeRef::named_nn(&update_input))),
             );
         }
@@ -426,127 +479,186 @@ pub fn mutations<H: Host + 'static>(model: Arc<Model>, c: &Collection) -> Vec<Fi
     }
     if c.can_create {
         out.push(with_query_arguments(
-            mutation_field(&model, c, format!("create_{gql}_items"), many.clone(), |ctx, model, name| {
-                Box::pin(async move {
-                    let (host, caller) = env::<H>(&ctx)?;
-                    let c = collection(&model, &name)?;
-                    let data = match data_argument(&ctx)? {
-                        Json::Null => Json::Array(Vec::new()),
-                        d => d,
-                    };
-                    let keys = if data.as_array().is_some_and(Vec::is_empty) {
-                        Vec::new()
-                    } else {
-                        host.create_items(caller, &name, data).await.map_err(host_error)?
-                    };
-                    reread_many(&ctx, &model, c, host, caller, keys).await
-                })
-            })
-            .argument(InputValue::new("data", TypeRef::named_nn_list(&create_input))),
+            mutation_field(
+                &model,
+                c,
+                format!("create_{gql}_items"),
+                many.clone(),
+                |ctx, model, name| {
+                    Box::pin(async move {
+                        let (host, caller) = env::<H>(&ctx)?;
+                        let c = collection(&model, &name)?;
+                        let data = match data_argument(&ctx)? {
+                            Json::Null => Json::Array(Vec::new()),
+                            d => d,
+                        };
+                        let keys = if data.as_array().is_some_and(Vec::is_empty) {
+                            Vec::new()
+                        } else {
+                            host.create_items(caller, &name, data)
+                                .await
+                                .map_err(host_error)?
+                        };
+                        reread_many(&ctx, &model, c, host, caller, keys).await
+                    })
+                },
+            )
+            .argument(InputValue::new(
+                "data",
+                TypeRef::named_nn_list(&create_input),
+            )),
             &gql,
         ));
         out.push(
-            mutation_field(&model, c, format!("create_{gql}_item"), one.clone(), |ctx, model, name| {
-                Box::pin(async move {
-                    let (host, caller) = env::<H>(&ctx)?;
-                    let c = collection(&model, &name)?;
-                    let data = data_argument(&ctx)?;
-                    let keys = host.create_items(caller, &name, data).await.map_err(host_error)?;
-                    reread_one(&ctx, &model, c, host, caller, keys.into_iter().next()).await
-                })
-            })
+            mutation_field(
+                &model,
+                c,
+                format!("create_{gql}_item"),
+                one.clone(),
+                |ctx, model, name| {
+                    Box::pin(async move {
+                        let (host, caller) = env::<H>(&ctx)?;
+                        let c = collection(&model, &name)?;
+                        let data = data_argument(&ctx)?;
+                        let keys = host
+                            .create_items(caller, &name, data)
+                            .await
+                            .map_err(host_error)?;
+                        reread_one(&ctx, &model, c, host, caller, keys.into_iter().next()).await
+                    })
+                },
+            )
             .argument(InputValue::new("data", TypeRef::named_nn(&create_input))),
         );
     }
     if c.can_update {
         out.push(with_query_arguments(
-            mutation_field(&model, c, format!("update_{gql}_items"), many.clone(), |ctx, model, name| {
-                Box::pin(async move {
-                    let (host, caller) = env::<H>(&ctx)?;
-                    let c = collection(&model, &name)?;
-                    let ids = ids_argument(&ctx)?;
-                    let data = data_argument(&ctx)?;
-                    let keys = if ids.is_empty() {
-                        Vec::new()
-                    } else {
-                        host.update_items(caller, &name, Target::Keys(ids), data)
-                            .await
-                            .map_err(host_error)?
-                    };
-                    reread_many(&ctx, &model, c, host, caller, keys).await
-                })
-            })
+            mutation_field(
+                &model,
+                c,
+                format!("update_{gql}_items"),
+                many.clone(),
+                |ctx, model, name| {
+                    Box::pin(async move {
+                        let (host, caller) = env::<H>(&ctx)?;
+                        let c = collection(&model, &name)?;
+                        let ids = ids_argument(&ctx)?;
+                        let data = data_argument(&ctx)?;
+                        let keys = if ids.is_empty() {
+                            Vec::new()
+                        } else {
+                            host.update_items(caller, &name, Target::Keys(ids), data)
+                                .await
+                                .map_err(host_error)?
+                        };
+                        reread_many(&ctx, &model, c, host, caller, keys).await
+                    })
+                },
+            )
             .argument(InputValue::new("ids", TypeRef::named_list_nn(TypeRef::ID)))
             .argument(InputValue::new("data", TypeRef::named_nn(&update_input))),
             &gql,
         ));
         out.push(with_query_arguments(
-            mutation_field(&model, c, format!("update_{gql}_batch"), many.clone(), |ctx, model, name| {
-                Box::pin(async move {
-                    let (host, caller) = env::<H>(&ctx)?;
-                    let c = collection(&model, &name)?;
-                    let items = match data_argument(&ctx)? {
-                        Json::Array(items) => items,
-                        Json::Null => Vec::new(),
-                        other => vec![other],
-                    };
-                    let keys = if items.is_empty() {
-                        Vec::new()
-                    } else {
-                        host.update_batch(caller, &name, items).await.map_err(host_error)?
-                    };
-                    reread_many(&ctx, &model, c, host, caller, keys).await
-                })
-            })
-            .argument(InputValue::new("data", TypeRef::named_nn_list(&update_input))),
+            mutation_field(
+                &model,
+                c,
+                format!("update_{gql}_batch"),
+                many.clone(),
+                |ctx, model, name| {
+                    Box::pin(async move {
+                        let (host, caller) = env::<H>(&ctx)?;
+                        let c = collection(&model, &name)?;
+                        let items = match data_argument(&ctx)? {
+                            Json::Array(items) => items,
+                            Json::Null => Vec::new(),
+                            other => vec![other],
+                        };
+                        let keys = if items.is_empty() {
+                            Vec::new()
+                        } else {
+                            host.update_batch(caller, &name, items)
+                                .await
+                                .map_err(host_error)?
+                        };
+                        reread_many(&ctx, &model, c, host, caller, keys).await
+                    })
+                },
+            )
+            .argument(InputValue::new(
+                "data",
+                TypeRef::named_nn_list(&update_input),
+            )),
             &gql,
         ));
         out.push(
-            mutation_field(&model, c, format!("update_{gql}_item"), one.clone(), |ctx, model, name| {
-                Box::pin(async move {
-                    let (host, caller) = env::<H>(&ctx)?;
-                    let c = collection(&model, &name)?;
-                    let id = id_argument(&ctx, "id")?;
-                    let data = data_argument(&ctx)?;
-                    let keys = host
-                        .update_items(caller, &name, Target::Keys(vec![Json::String(id)]), data)
-                        .await
-                        .map_err(host_error)?;
-                    reread_one(&ctx, &model, c, host, caller, keys.into_iter().next()).await
-                })
-            })
+            mutation_field(
+                &model,
+                c,
+                format!("update_{gql}_item"),
+                one.clone(),
+                |ctx, model, name| {
+                    Box::pin(async move {
+                        let (host, caller) = env::<H>(&ctx)?;
+                        let c = collection(&model, &name)?;
+                        let id = id_argument(&ctx, "id")?;
+                        let data = data_argument(&ctx)?;
+                        let keys = host
+                            .update_items(caller, &name, Target::Keys(vec![Json::String(id)]), data)
+                            .await
+                            .map_err(host_error)?;
+                        reread_one(&ctx, &model, c, host, caller, keys.into_iter().next()).await
+                    })
+                },
+            )
             .argument(InputValue::new("id", TypeRef::named_nn(TypeRef::ID)))
             .argument(InputValue::new("data", TypeRef::named_nn(&update_input))),
         );
     }
     if c.can_delete {
         out.push(
-            mutation_field(&model, c, format!("delete_{gql}_items"), TypeRef::named("delete_many"), |ctx, _model, name| {
-                Box::pin(async move {
-                    let (host, caller) = env::<H>(&ctx)?;
-                    let ids = ids_argument(&ctx)?;
-                    if !ids.is_empty() {
-                        host.delete_items(caller, &name, Target::Keys(ids.clone()))
-                            .await
-                            .map_err(host_error)?;
-                    }
-                    let ids = ids.iter().filter_map(id_value).collect();
-                    Ok(Some(FieldValue::owned_any(DeletedMany(ids))))
-                })
-            })
+            mutation_field(
+                &model,
+                c,
+                format!("delete_{gql}_items"),
+                TypeRef::named("delete_many"),
+                |ctx, _model, name| {
+                    Box::pin(async move {
+                        let (host, caller) = env::<H>(&ctx)?;
+                        let ids = ids_argument(&ctx)?;
+                        if !ids.is_empty() {
+                            host.delete_items(caller, &name, Target::Keys(ids.clone()))
+                                .await
+                                .map_err(host_error)?;
+                        }
+                        let ids = ids.iter().filter_map(id_value).collect();
+                        Ok(Some(FieldValue::owned_any(DeletedMany(ids))))
+                    })
+                },
+            )
             .argument(InputValue::new("ids", TypeRef::named_list_nn(TypeRef::ID))),
         );
         out.push(
-            mutation_field(&model, c, format!("delete_{gql}_item"), TypeRef::named("delete_one"), |ctx, _model, name| {
-                Box::pin(async move {
-                    let (host, caller) = env::<H>(&ctx)?;
-                    let id = id_argument(&ctx, "id")?;
-                    host.delete_items(caller, &name, Target::Keys(vec![Json::String(id.clone())]))
+            mutation_field(
+                &model,
+                c,
+                format!("delete_{gql}_item"),
+                TypeRef::named("delete_one"),
+                |ctx, _model, name| {
+                    Box::pin(async move {
+                        let (host, caller) = env::<H>(&ctx)?;
+                        let id = id_argument(&ctx, "id")?;
+                        host.delete_items(
+                            caller,
+                            &name,
+                            Target::Keys(vec![Json::String(id.clone())]),
+                        )
                         .await
                         .map_err(host_error)?;
-                    Ok(Some(FieldValue::owned_any(DeletedOne(Value::String(id)))))
-                })
-            })
+                        Ok(Some(FieldValue::owned_any(DeletedOne(Value::String(id)))))
+                    })
+                },
+            )
             .argument(InputValue::new("id", TypeRef::named_nn(TypeRef::ID))),
         );
     }

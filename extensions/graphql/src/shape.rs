@@ -131,7 +131,10 @@ mod tests {
     #[test]
     fn values_fit_their_types() {
         assert_eq!(scalar_value(Kind::Int, &json!("42")), Some(Value::from(42)));
-        assert_eq!(scalar_value(Kind::Boolean, &json!(1)), Some(Value::Boolean(true)));
+        assert_eq!(
+            scalar_value(Kind::Boolean, &json!(1)),
+            Some(Value::Boolean(true))
+        );
         assert_eq!(
             scalar_value(Kind::Decimal, &json!(12.5)),
             Some(Value::String("12.5".into()))

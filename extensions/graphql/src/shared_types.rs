@@ -115,17 +115,21 @@ fn function_object(name: &str, parts: &[&str]) -> Object {
     let mut o = Object::new(name);
     for part in parts {
         let part = part.to_string();
-        o = o.field(Field::new(part.clone(), TypeRef::named(TypeRef::INT), move |ctx| {
-            let part = part.clone();
-            FieldFuture::new(async move {
-                let values = ctx.parent_value.try_downcast_ref::<FuncValues>()?;
-                Ok(values
-                    .0
-                    .get(&part)
-                    .and_then(crate::shape::int_value)
-                    .map(async_graphql::Value::from))
-            })
-        }));
+        o = o.field(Field::new(
+            part.clone(),
+            TypeRef::named(TypeRef::INT),
+            move |ctx| {
+                let part = part.clone();
+                FieldFuture::new(async move {
+                    let values = ctx.parent_value.try_downcast_ref::<FuncValues>()?;
+                    Ok(values
+                        .0
+                        .get(&part)
+                        .and_then(crate::shape::int_value)
+                        .map(async_graphql::Value::from))
+                })
+            },
+        ));
     }
     o
 }
@@ -237,32 +241,39 @@ pub fn register(mut b: SchemaBuilder) -> SchemaBuilder {
     }
     b = b
         .register(function_object("count_functions", &["count"]))
-        .register(function_object("date_functions", Kind::Date.date_functions()))
-        .register(function_object("datetime_functions", Kind::DateTime.date_functions()))
-        .register(function_object("time_functions", Kind::Time.date_functions()))
-        .register(
-            Object::new("delete_one").field(Field::new(
-                "id",
-                TypeRef::named_nn(TypeRef::ID),
-                |ctx| {
-                    FieldFuture::new(async move {
-                        Ok(Some(ctx.parent_value.try_downcast_ref::<DeletedOne>()?.0.clone()))
-                    })
-                },
-            )),
-        )
-        .register(
-            Object::new("delete_many").field(Field::new(
-                "ids",
-                TypeRef::named_list_nn(TypeRef::ID),
-                |ctx| {
-                    FieldFuture::new(async move {
-                        let ids = &ctx.parent_value.try_downcast_ref::<DeletedMany>()?.0;
-                        Ok(Some(async_graphql::Value::List(ids.clone())))
-                    })
-                },
-            )),
-        )
+        .register(function_object(
+            "date_functions",
+            Kind::Date.date_functions(),
+        ))
+        .register(function_object(
+            "datetime_functions",
+            Kind::DateTime.date_functions(),
+        ))
+        .register(function_object(
+            "time_functions",
+            Kind::Time.date_functions(),
+        ))
+        .register(Object::new("delete_one").field(Field::new(
+            "id",
+            TypeRef::named_nn(TypeRef::ID),
+            |ctx| {
+                FieldFuture::new(async move {
+                    Ok(Some(
+                        ctx.parent_value.try_downcast_ref::<DeletedOne>()?.0.clone(),
+                    ))
+                })
+            },
+        )))
+        .register(Object::new("delete_many").field(Field::new(
+            "ids",
+            TypeRef::named_list_nn(TypeRef::ID),
+            |ctx| {
+                FieldFuture::new(async move {
+                    let ids = &ctx.parent_value.try_downcast_ref::<DeletedMany>()?.0;
+                    Ok(Some(async_graphql::Value::List(ids.clone())))
+                })
+            },
+        )))
         .register(
             Enum::new("EventEnum")
                 .item("create")

@@ -24,7 +24,11 @@ impl GraphqlConfig {
         };
         let max_depth = parse_num(vars, "GRAPHQL_MAX_DEPTH", 20usize)?;
         if max_depth < 2 {
-            return Err(invalid("GRAPHQL_MAX_DEPTH", &max_depth.to_string(), "must be at least 2"));
+            return Err(invalid(
+                "GRAPHQL_MAX_DEPTH",
+                &max_depth.to_string(),
+                "must be at least 2",
+            ));
         }
         let max_complexity = parse_num(vars, "GRAPHQL_MAX_COMPLEXITY", 5000usize)?;
         if max_complexity < 1 {

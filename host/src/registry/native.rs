@@ -347,7 +347,11 @@ impl Host for NativeHost {
         }
         // The system schema names its tables (`rectus_users`); callers know them by
         // Directus's names (`directus_users`), as every other route serves them.
-        for entry in collections.iter_mut().chain(&mut fields).chain(&mut relations) {
+        for entry in collections
+            .iter_mut()
+            .chain(&mut fields)
+            .chain(&mut relations)
+        {
             system_names(entry);
         }
         let permissions = permissions
