@@ -43,7 +43,10 @@ fn internal(what: &str) -> Error {
 /// A resolver error on a nullable field: recorded with the field's path (as Directus
 /// reports `"path": ["orders_by_id"]`), the field `null`. async-graphql attaches no path
 /// to errors a resolver returns, so nullable root fields record theirs themselves.
-fn null_with_error<'a>(ctx: &ResolverContext<'a>, e: Error) -> Result<Option<FieldValue<'a>>, Error> {
+fn null_with_error<'a>(
+    ctx: &ResolverContext<'a>,
+    e: Error,
+) -> Result<Option<FieldValue<'a>>, Error> {
     ctx.add_error(ctx.set_error_path(e.into_server_error(ctx.item.pos)));
     Ok(None)
 }
@@ -114,27 +117,31 @@ pub fn singleton<H: Host + 'static>(model: Arc<Model>, c: &Collection) -> Field 
 /// `<c>_by_id(id: ID!): <c>` — a missing or unreadable item is `FORBIDDEN`.
 pub fn by_id<H: Host + 'static>(model: Arc<Model>, c: &Collection) -> Field {
     let name = c.name.clone();
-    Field::new(format!("{}_by_id", c.gql), TypeRef::named(&c.gql), move |ctx| {
-        let (model, name) = (model.clone(), name.clone());
-        FieldFuture::new(async move {
-            let read = async {
-                let (host, caller) = env::<H>(&ctx)?;
-                let c = collection(&model, &name)?;
-                let id = id_argument(&ctx, "id")?;
-                let query =
-                    plan::selection_query(&model, c, &ctx.ctx.field()).map_err(plan_error)?;
-                let text = host
-                    .read_item(caller, &name, &id, QueryInput::Json(query))
-                    .await
-                    .map_err(host_error)?;
-                serde_json::from_str::<Json>(&text).map_err(|_| internal("malformed item"))
-            };
-            match read.await {
-                Ok(row) => Ok((!row.is_null()).then(|| FieldValue::owned_any(row))),
-                Err(e) => null_with_error(&ctx, e),
-            }
-        })
-    })
+    Field::new(
+        format!("{}_by_id", c.gql),
+        TypeRef::named(&c.gql),
+        move |ctx| {
+            let (model, name) = (model.clone(), name.clone());
+            FieldFuture::new(async move {
+                let read = async {
+                    let (host, caller) = env::<H>(&ctx)?;
+                    let c = collection(&model, &name)?;
+                    let id = id_argument(&ctx, "id")?;
+                    let query =
+                        plan::selection_query(&model, c, &ctx.ctx.field()).map_err(plan_error)?;
+                    let text = host
+                        .read_item(caller, &name, &id, QueryInput::Json(query))
+                        .await
+                        .map_err(host_error)?;
+                    serde_json::from_str::<Json>(&text).map_err(|_| internal("malformed item"))
+                };
+                match read.await {
+                    Ok(row) => Ok((!row.is_null()).then(|| FieldValue::owned_any(row))),
+                    Err(e) => null_with_error(&ctx, e),
+                }
+            })
+        },
+    )
     .argument(InputValue::new("id", TypeRef::named_nn(TypeRef::ID)))
 }
 
