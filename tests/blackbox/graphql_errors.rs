@@ -224,3 +224,93 @@ async fn per_caller_schema(kind: Kind) {
         .assert_error(400, "GRAPHQL_VALIDATION");
 }
 on_every_db!(graphql_per_caller_schema, per_caller_schema);
+
+/// A role's schema holds only what its policies let it read: `orders` with the permitted
+/// fields, no `customers`, and no mutations without create/update/delete permissions.
+///
+/// Needs access control: today `Host::schema` gives non-admins an empty view, so this test
+/// waits for the `access` branch (permission-filtered `Host::schema`) and is ignored until
+/// it is merged. Nothing in the GraphQL module changes for it: the module builds from the
+/// view it is given.
+async fn role_schema(kind: Kind) {
+    let (_db, server) = setup(kind).await;
+    let role = server.post("/roles", json!({"name": "Reader"})).await;
+    let role_id = role.assert_ok()["id"].as_str().unwrap().to_string();
+    let policy = server
+        .post("/policies", json!({"name": "Readers", "app_access": true}))
+        .await;
+    let policy_id = policy.assert_ok()["id"].as_str().unwrap().to_string();
+    server
+        .post("/access", json!({"role": role_id, "policy": policy_id}))
+        .await
+        .assert_ok();
+    server
+        .post(
+            "/permissions",
+            json!({"policy": policy_id, "collection": "orders", "action": "read",
+                   "fields": ["id", "status"], "permissions": {}}),
+        )
+        .await
+        .assert_ok();
+    server
+        .post(
+            "/users",
+            json!({"email": "reader@example.com", "password": "pw-123", "role": role_id,
+                   "token": "reader-token"}),
+        )
+        .await
+        .assert_ok();
+    let reader = server.as_token(Some("reader-token"));
+    let r = reader
+        .post(
+            "/graphql",
+            json!({"query": "{ __schema { queryType { fields { name } } mutationType { name } } __type(name: \"orders\") { fields { name } } }"}),
+        )
+        .await;
+    let data = ok(&r);
+    let queries: Vec<&str> = data["__schema"]["queryType"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["name"].as_str())
+        .collect();
+    assert_eq!(
+        queries,
+        ["orders", "orders_by_id", "orders_aggregated"],
+        "{kind:?}"
+    );
+    assert_eq!(data["__schema"]["mutationType"], json!(null));
+    assert_eq!(
+        data["__type"]["fields"],
+        json!([{"name": "id"}, {"name": "status"}])
+    );
+    let r = reader
+        .post(
+            "/graphql",
+            json!({"query": "{ orders(sort: [\"id\"]) { id status } }"}),
+        )
+        .await;
+    assert_eq!(ok(&r)["orders"][0], json!({"id": "1", "status": "Paid"}));
+    reader
+        .post("/graphql", json!({"query": "{ customers { id } }"}))
+        .await
+        .assert_error(400, "GRAPHQL_VALIDATION");
+}
+mod graphql_role_schema {
+    use crate::harness::Kind;
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "needs permission-filtered Host::schema from the access branch"]
+    async fn sqlite() {
+        super::role_schema(Kind::Sqlite).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "needs permission-filtered Host::schema from the access branch"]
+    async fn postgres() {
+        super::role_schema(Kind::Postgres).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "needs permission-filtered Host::schema from the access branch"]
+    async fn mysql() {
+        super::role_schema(Kind::MySql).await
+    }
+}

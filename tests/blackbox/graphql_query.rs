@@ -148,6 +148,10 @@ async fn same_rows_as_rest(kind: Kind) {
             r#"{ orders(filter: {placed_func: {year: {_eq: 2024}}}, sort: ["id"]) { id } }"#,
         ),
         (
+            "/items/orders?fields=id&filter[count(lines)][_gt]=1",
+            r#"{ orders(filter: {lines_func: {count: {_gt: 1}}}) { id } }"#,
+        ),
+        (
             "/items/orders?fields=id,lines.qty&deep[lines][_sort]=-qty&deep[lines][_limit]=1&sort=id",
             r#"{ orders(sort: ["id"]) { id lines(sort: ["-qty"], limit: 1) { qty } } }"#,
         ),
@@ -188,6 +192,20 @@ async fn by_id_singletons_aggregates(kind: Kind) {
     assert_eq!(r.code(), "FORBIDDEN", "{}", r.body);
     assert_eq!(r.body["errors"][0]["path"], json!(["orders_by_id"]));
 
+    let r = gql(
+        &server,
+        r#"{ orders(sort: ["id"]) { id lines_func { count } } }"#,
+    )
+    .await;
+    assert_eq!(
+        ok(&r)["orders"],
+        json!([
+            {"id": "1", "lines_func": {"count": 2}},
+            {"id": "2", "lines_func": {"count": 0}},
+            {"id": "3", "lines_func": {"count": 1}},
+        ]),
+        "{kind:?}"
+    );
     let r = gql(&server, "{ site { title } }").await;
     assert_eq!(ok(&r)["site"], json!({"title": "Home"}));
 

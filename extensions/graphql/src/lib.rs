@@ -186,12 +186,17 @@ impl GraphQl {
         ctx: &Context,
         scope: Scope,
     ) -> Result<Arc<Schema>, HostError> {
-        let view = host.schema(ctx).await?;
         let limits = limits(host);
-        let key = (scope, format!("{}:{limits:?}", view.hash));
+        let key = (
+            scope,
+            format!("{}:{limits:?}", host.schema_hash(ctx).await?),
+        );
         if let Some(s) = self.cache.read().map_err(|_| poisoned())?.get(&key) {
             return Ok(s.clone());
         }
+        let view = host.schema(ctx).await?;
+        // Keyed by the hash the view itself carries (the schema may have moved on since).
+        let key = (scope, format!("{}:{limits:?}", view.hash));
         let model = Arc::new(Model::from_view(&view.snapshot, &view.permissions, scope));
         let schema = build::schema::<H>(model, scope, limits).map_err(|e| {
             HostError::new(

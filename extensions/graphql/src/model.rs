@@ -89,6 +89,9 @@ pub struct Field {
     pub name: String,
     pub shape: FieldShape,
     pub primary_key: bool,
+    /// The column's own kind, for a many-to-one whose collection the caller can't see:
+    /// it is served as its plain key then, as in Directus.
+    pub column: Option<Kind>,
 }
 
 #[derive(Debug, Clone)]
@@ -251,30 +254,39 @@ impl Model {
             if primary_key {
                 c.primary_key = name.to_string();
             }
+            let column = match f.get("schema") {
+                Some(s) if !s.is_null() => Kind::of(field_type),
+                _ => None,
+            };
             c.fields.push(Field {
                 name: name.to_string(),
                 shape,
                 primary_key,
+                column,
             });
         }
-        // Relations into collections the caller can't see (or out of scope) are left out;
-        // so are collections without a readable primary key.
-        let names: Vec<String> = collections.keys().cloned().collect();
-        for c in collections.values_mut() {
-            c.fields.retain(|f| match &f.shape {
-                FieldShape::ToOne(t) | FieldShape::ToMany(t) => names.contains(t),
-                _ => true,
-            });
-        }
-        collections.retain(|_, c| !c.primary_key.is_empty() && !c.fields.is_empty());
-        // A relation to a dropped collection goes too (one more pass is enough: dropping
-        // a collection never empties another of its primary key).
-        let names: Vec<String> = collections.keys().cloned().collect();
-        for c in collections.values_mut() {
-            c.fields.retain(|f| match &f.shape {
-                FieldShape::ToOne(t) | FieldShape::ToMany(t) => names.contains(t),
-                _ => true,
-            });
+        // Relations into collections the caller can't see (or out of scope) are left out,
+        // a many-to-one keeping its plain key; so are collections without a readable
+        // primary key. Dropping a collection never empties another of its key, so a
+        // second pass settles relations into the dropped ones.
+        for pass in 0..2 {
+            let names: Vec<String> = collections.keys().cloned().collect();
+            for c in collections.values_mut() {
+                c.fields.retain_mut(|f| match &f.shape {
+                    FieldShape::ToOne(t) if !names.contains(t) => match f.column {
+                        Some(kind) => {
+                            f.shape = FieldShape::Scalar(kind);
+                            true
+                        }
+                        None => false,
+                    },
+                    FieldShape::ToMany(t) => names.contains(t),
+                    _ => true,
+                });
+            }
+            if pass == 0 {
+                collections.retain(|_, c| !c.primary_key.is_empty() && !c.fields.is_empty());
+            }
         }
         Model { collections }
     }
@@ -378,6 +390,10 @@ mod tests {
         p.as_object_mut().unwrap().remove("customers");
         let m = Model::from_view(&s, &p, Scope::Items);
         assert!(m.get("customers").is_none());
-        assert!(m.get("orders").unwrap().field("customer").is_none());
+        assert_eq!(
+            m.get("orders").unwrap().field("customer").unwrap().shape,
+            FieldShape::Scalar(Kind::Int),
+            "the plain key stays"
+        );
     }
 }

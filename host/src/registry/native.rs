@@ -109,6 +109,16 @@ fn system_names(entry: &mut Json) {
     }
 }
 
+/// The cache key of a caller's schema view: the schema generation and what the caller may
+/// see (everything for administrators, nothing for anyone else until access control).
+fn view_hash(generation: u64, ctx: &Context) -> String {
+    if ctx.admin {
+        format!("{generation}:admin")
+    } else {
+        format!("{generation}:none")
+    }
+}
+
 /// Whether `key` is the caller's own user row.
 fn is_self(ctx: &Context, collection: &str, key: &Json) -> bool {
     let key = match key {
@@ -317,13 +327,17 @@ impl Host for NativeHost {
         schema.collection(&name).is_some_and(|c| c.is_singleton())
     }
 
+    async fn schema_hash(&self, ctx: &Context) -> Result<String, HostError> {
+        Ok(view_hash(self.state.schema.generation(), ctx))
+    }
+
     /// User and system collections (`directus_*`) together. Until access control decides
     /// per collection and field, an administrator sees everything and anyone else nothing.
     async fn schema(&self, ctx: &Context) -> Result<SchemaView, HostError> {
         let generation = self.state.schema.generation();
         if !ctx.admin {
             return Ok(SchemaView {
-                hash: format!("{generation}:none"),
+                hash: view_hash(generation, ctx),
                 snapshot: json!({"collections": [], "fields": [], "relations": []}),
                 permissions: json!({}),
             });
@@ -359,7 +373,7 @@ impl Host for NativeHost {
             .map(|(name, actions)| (system::collection_of(&name).unwrap_or(name), actions))
             .collect();
         Ok(SchemaView {
-            hash: format!("{generation}:admin"),
+            hash: view_hash(generation, ctx),
             snapshot: json!({"collections": collections, "fields": fields, "relations": relations}),
             permissions: Json::Object(permissions),
         })

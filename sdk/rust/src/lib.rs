@@ -235,6 +235,12 @@ pub trait Host: Send + Sync + Clone + 'static {
     /// it may read, and per collection the fields it may use per action. Modules that
     /// build something from the schema (GraphQL's types) cache it by [`SchemaView::hash`].
     fn schema(&self, ctx: &Context) -> impl Future<Output = Result<SchemaView, HostError>> + Send;
+
+    /// `schema(ctx).hash` without building the view: what a module checks its cache with
+    /// on every request. Hosts that can tell it cheaply override this.
+    fn schema_hash(&self, ctx: &Context) -> impl Future<Output = Result<String, HostError>> + Send {
+        async move { Ok(self.schema(ctx).await?.hash) }
+    }
 }
 
 /// The schema as one caller sees it.
