@@ -282,6 +282,16 @@ async fn system_scope(kind: Kind) {
         "{}",
         r.body
     );
+    let r = server
+        .post(
+            "/graphql/system",
+            json!({"query": "{ users_me { email } server_ping }"}),
+        )
+        .await;
+    assert_eq!(
+        ok(&r),
+        &json!({"users_me": {"email": "admin@example.com"}, "server_ping": "pong"})
+    );
     // User collections aren't in the system scope, and system ones aren't in the items scope.
     gql(&server, "{ users { id } }")
         .await

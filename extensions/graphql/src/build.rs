@@ -324,6 +324,15 @@ pub fn schema<H: Host + Clone + 'static>(
             mutation = mutation.field(f);
         }
     }
+    if scope == Scope::System {
+        // The system scope's own resolvers (Directus has many more: `server_info`,
+        // `auth_*` …; these two are what clients check first).
+        query = query.field(resolve::server_ping());
+        if let Some(users) = model.get("directus_users") {
+            query = query.field(resolve::users_me::<H>(model.clone(), users));
+        }
+        has_query = true;
+    }
     if !has_query {
         // A schema needs a query field; Directus's placeholder when nothing is readable.
         query = query.field(Field::new(
@@ -332,7 +341,6 @@ pub fn schema<H: Host + Clone + 'static>(
             |_| FieldFuture::from_value(None),
         ));
     }
-    let _ = scope;
     let mut b = Schema::build("Query", has_mutation.then_some("Mutation"), None)
         .register(query)
         .limit_depth(limits.max_depth)

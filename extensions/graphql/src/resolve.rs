@@ -145,6 +145,41 @@ pub fn by_id<H: Host + 'static>(model: Arc<Model>, c: &Collection) -> Field {
     .argument(InputValue::new("id", TypeRef::named_nn(TypeRef::ID)))
 }
 
+/// `users_me: users` (system scope): the caller's own user row; null when anonymous.
+pub fn users_me<H: Host + 'static>(model: Arc<Model>, users: &Collection) -> Field {
+    let name = users.name.clone();
+    Field::new("users_me", TypeRef::named(&users.gql), move |ctx| {
+        let (model, name) = (model.clone(), name.clone());
+        FieldFuture::new(async move {
+            let read = async {
+                let (host, caller) = env::<H>(&ctx)?;
+                let Some(me) = caller.user.clone() else {
+                    return Ok(Json::Null);
+                };
+                let c = collection(&model, &name)?;
+                let query =
+                    plan::selection_query(&model, c, &ctx.ctx.field()).map_err(plan_error)?;
+                let text = host
+                    .read_item(caller, &name, &me, QueryInput::Json(query))
+                    .await
+                    .map_err(host_error)?;
+                serde_json::from_str::<Json>(&text).map_err(|_| internal("malformed item"))
+            };
+            match read.await {
+                Ok(row) => Ok((!row.is_null()).then(|| FieldValue::owned_any(row))),
+                Err(e) => null_with_error(&ctx, e),
+            }
+        })
+    })
+}
+
+/// `server_ping: String` (system scope): `"pong"`.
+pub fn server_ping() -> Field {
+    Field::new("server_ping", TypeRef::named(TypeRef::STRING), |_| {
+        FieldFuture::from_value(Some(Value::from("pong")))
+    })
+}
+
 fn id_argument(ctx: &ResolverContext<'_>, name: &str) -> Result<String, Error> {
     let v = ctx.args.try_get(name)?;
     Ok(match v.as_value() {
