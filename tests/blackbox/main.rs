@@ -11,6 +11,7 @@ mod extensions;
 mod fields;
 mod graphql_errors;
 mod graphql_query;
+mod graphql_subscriptions;
 mod graphql_write;
 mod introspection;
 mod items_read;

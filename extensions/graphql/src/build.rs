@@ -12,7 +12,8 @@ use crate::resolve;
 use crate::shape::{id_value, object_of, scalar_value};
 use crate::shared_types::{self, function_filter, function_output, output_type, FuncValues};
 use async_graphql::dynamic::{
-    Field, FieldFuture, FieldValue, InputObject, InputValue, Object, Schema, SchemaError, TypeRef,
+    Field, FieldFuture, FieldValue, InputObject, InputValue, Object, Schema, SchemaError,
+    Subscription, TypeRef,
 };
 use rectus_sdk::Host;
 use serde_json::{Map, Value as Json};
@@ -300,6 +301,8 @@ pub fn schema<H: Host + Clone + 'static>(
     let mut mutation = Object::new("Mutation");
     let mut has_query = false;
     let mut has_mutation = false;
+    let mut subscription = Subscription::new("Subscription");
+    let mut has_subscription = false;
     let mut types = Vec::new();
     for c in model.collections.values() {
         types.extend(collection_types(&model, c));
@@ -318,6 +321,12 @@ pub fn schema<H: Host + Clone + 'static>(
                         ),
                     );
             }
+        }
+        // `<c>_mutated` over WebSocket, for the items scope (as Directus).
+        if c.can_read && !c.singleton && scope == Scope::Items {
+            has_subscription = true;
+            subscription = subscription.field(crate::subscribe::field::<H>(model.clone(), c));
+            types.push(crate::subscribe::mutated_type(c).into());
         }
         for f in resolve::mutations::<H>(model.clone(), c) {
             has_mutation = true;
@@ -341,13 +350,20 @@ pub fn schema<H: Host + Clone + 'static>(
             |_| FieldFuture::from_value(None),
         ));
     }
-    let mut b = Schema::build("Query", has_mutation.then_some("Mutation"), None)
-        .register(query)
-        .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_complexity)
-        .disable_suggestions();
+    let mut b = Schema::build(
+        "Query",
+        has_mutation.then_some("Mutation"),
+        has_subscription.then_some("Subscription"),
+    )
+    .register(query)
+    .limit_depth(limits.max_depth)
+    .limit_complexity(limits.max_complexity)
+    .disable_suggestions();
     if has_mutation {
         b = b.register(mutation);
+    }
+    if has_subscription {
+        b = b.register(subscription);
     }
     if !limits.introspection {
         b = b.disable_introspection();
@@ -364,6 +380,14 @@ mod tests {
     use super::*;
     use rectus_sdk::{Context, HostError, Items, QueryInput, SchemaView, Target};
     use serde_json::json;
+
+    struct NoEvents;
+
+    impl rectus_sdk::ItemEvents for NoEvents {
+        async fn next(&mut self) -> Option<rectus_sdk::ItemEvent> {
+            None
+        }
+    }
 
     /// Schema building never calls the host; resolvers would, and this one refuses.
     #[derive(Clone)]
@@ -423,6 +447,10 @@ mod tests {
         }
         fn setting(&self, _: &str) -> Option<String> {
             None
+        }
+        type Events = NoEvents;
+        fn item_events(&self) -> NoEvents {
+            NoEvents
         }
         async fn schema(&self, _: &Context) -> Result<SchemaView, HostError> {
             Err(HostError::forbidden())

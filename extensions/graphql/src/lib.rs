@@ -14,6 +14,7 @@ mod plan;
 mod resolve;
 mod shape;
 mod shared_types;
+mod subscribe;
 
 pub use build::Limits;
 pub use model::Scope;
@@ -22,7 +23,7 @@ use async_graphql::dynamic::Schema;
 use async_graphql::parser::types::OperationType;
 use async_graphql::Variables;
 use model::Model;
-use rectus_sdk::{Context, Endpoint, Host, HostError, Request, Response};
+use rectus_sdk::{Context, Endpoint, Host, HostError, Request, Response, Socket, SocketEndpoint};
 use serde_json::{json, Map, Value as Json};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -46,6 +47,16 @@ impl Endpoint for GraphQl {
             Ok(r) => r,
             Err(e) => Response::error(&e),
         }
+    }
+}
+
+impl SocketEndpoint for GraphQl {
+    fn protocol(&self) -> &'static str {
+        "graphql-transport-ws"
+    }
+
+    async fn serve_socket<H: Host, S: Socket>(&self, host: H, ctx: Context, socket: S) {
+        subscribe::serve(self, host, ctx, socket).await
     }
 }
 

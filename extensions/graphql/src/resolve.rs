@@ -28,7 +28,7 @@ pub fn host_error(e: HostError) -> Error {
     })
 }
 
-fn plan_error(e: PlanError) -> Error {
+pub(crate) fn plan_error(e: PlanError) -> Error {
     host_error(HostError::new(400, "INVALID_QUERY", e.0))
 }
 

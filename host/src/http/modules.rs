@@ -3,8 +3,11 @@
 
 use super::error::ApiError;
 use super::extract::Caller;
+use super::socket::{self, ModuleSocket};
 use crate::app::AppState;
 use axum::body::Bytes;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{OriginalUri, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -28,6 +31,7 @@ async fn dispatch(
     caller: Result<Caller, ApiError>,
     axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
     headers: axum::http::HeaderMap,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     body: Bytes,
 ) -> Response {
     let path = uri.path();
@@ -45,6 +49,14 @@ async fn dispatch(
         Err(e) => return e.into_response(),
     };
     let ctx = context(acc, peer, &headers);
+    // A WebSocket upgrade goes to the module's socket handler, if it serves sockets.
+    if let (Ok(upgrade), Some((protocol, serve))) = (upgrade, state.modules.socket(&mount)) {
+        let expires = bearer_token(&headers, uri.query()).and_then(|t| socket::token_expiry(&t));
+        let state = state.clone();
+        return upgrade
+            .protocols([protocol])
+            .on_upgrade(move |ws| serve(state, ctx, ModuleSocket::new(ws, expires)));
+    }
     let req = rectus_sdk::Request {
         mount: mount.clone(),
         method: method.as_str().to_string(),
@@ -53,6 +65,20 @@ async fn dispatch(
         body: body.to_vec(),
     };
     into_http(handle(state.clone(), ctx, req).await)
+}
+
+/// The caller's token: the bearer header, or `access_token` in the query.
+fn bearer_token(headers: &axum::http::HeaderMap, query: Option<&str>) -> Option<String> {
+    if let Some(h) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        return h.strip_prefix("Bearer ").map(str::to_string);
+    }
+    query?
+        .split('&')
+        .find_map(|p| p.strip_prefix("access_token="))
+        .map(super::extract::percent_decode)
 }
 
 /// The caller as modules see it.

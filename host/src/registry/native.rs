@@ -82,6 +82,36 @@ fn require_admin(ctx: &Context) -> Result<(), HostError> {
     }
 }
 
+/// The bus's action events as item changes: each write once (its `items.<op>` event, not
+/// the `<collection>.items.<op>` copy), system tables under their collection names. A
+/// subscriber that fell behind skips what it missed.
+pub struct ItemChanges(tokio::sync::broadcast::Receiver<crate::events::ActionEvent>);
+
+impl rectus_sdk::ItemEvents for ItemChanges {
+    async fn next(&mut self) -> Option<rectus_sdk::ItemEvent> {
+        use tokio::sync::broadcast::error::RecvError;
+        loop {
+            let event = match self.0.recv().await {
+                Ok(e) => e,
+                Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => return None,
+            };
+            let action = match event.name.as_str() {
+                "items.create" => rectus_sdk::ItemAction::Create,
+                "items.update" => rectus_sdk::ItemAction::Update,
+                "items.delete" => rectus_sdk::ItemAction::Delete,
+                _ => continue,
+            };
+            let collection = system::collection_of(&event.collection).unwrap_or(event.collection);
+            return Some(rectus_sdk::ItemEvent {
+                collection,
+                action,
+                keys: event.keys,
+            });
+        }
+    }
+}
+
 /// Renames system tables to their collection names in a snapshot entry's collection keys
 /// (and a relation's `meta`).
 fn system_names(entry: &mut Json) {
@@ -311,6 +341,12 @@ impl Host for NativeHost {
             .map_err(host_error);
         self.after_write(collection);
         result
+    }
+
+    type Events = ItemChanges;
+
+    fn item_events(&self) -> ItemChanges {
+        ItemChanges(self.state.events.subscribe())
     }
 
     fn setting(&self, name: &str) -> Option<String> {

@@ -15,7 +15,9 @@ use serde_json::Value as Json;
 use std::future::Future;
 
 mod operation;
+mod socket;
 pub use operation::{Operation, OperationInfo};
+pub use socket::{ItemAction, ItemEvent, ItemEvents, Socket, SocketEndpoint};
 
 /// The caller a module acts for. Created by the host; a module passes it back unchanged
 /// to every [`Host`] call, and the host decides what it may do.
@@ -235,6 +237,13 @@ pub trait Host: Send + Sync + Clone + 'static {
     /// it may read, and per collection the fields it may use per action. Modules that
     /// build something from the schema (GraphQL's types) cache it by [`SchemaView::hash`].
     fn schema(&self, ctx: &Context) -> impl Future<Output = Result<SchemaView, HostError>> + Send;
+
+    /// Item changes committed from now on, for every collection (a module filters what it
+    /// wants and re-reads items under its caller's context, so access rules apply).
+    fn item_events(&self) -> Self::Events;
+
+    /// The host's [`ItemEvents`] stream.
+    type Events: ItemEvents;
 
     /// `schema(ctx).hash` without building the view: what a module checks its cache with
     /// on every request. Hosts that can tell it cheaply override this.
