@@ -144,7 +144,7 @@ pub fn field<H: Host>(model: Arc<Model>, c: &Collection) -> SubscriptionField {
 }
 
 /// What one subscription stream yields: its id and a response, or its end.
-type Next = (String, Option<async_graphql::Response>);
+type Next = (String, Option<Box<async_graphql::Response>>);
 
 /// The `graphql-transport-ws` protocol over one socket: `connection_init` →
 /// `connection_ack`, `ping` → `pong`, `subscribe` → `next`… `complete`, `complete` from the
@@ -224,7 +224,7 @@ pub async fn serve<H: Host, S: Socket>(module: &GraphQl, host: H, ctx: Context, 
                         let tagged = id.clone();
                         let ended = id.clone();
                         let stream = responses
-                            .map(move |r| (tagged.clone(), Some(r)))
+                            .map(move |r| (tagged.clone(), Some(Box::new(r))))
                             .chain(futures_util::stream::once(async move { (ended, None) }));
                         if let Some(old) = handles.insert(id, handle) {
                             old.abort();
