@@ -150,11 +150,7 @@ on_every_db!(both_read_shapes_agree_on_every_db, both_read_shapes_agree);
 /// the same objects, `null` where there is no related row, nested two deep.
 async fn joined_relations_match_subqueries(kind: Kind) {
     let db = TestDb::create(kind).await;
-    let serial = match kind {
-        Kind::Postgres => "serial primary key",
-        Kind::MySql => "int auto_increment primary key",
-        Kind::Sqlite => "integer primary key",
-    };
+    let serial = kind.serial_pk();
     db.exec(&format!(
         "CREATE TABLE countries (id {serial}, name varchar(50));\n\
          CREATE TABLE customers (id {serial}, name varchar(50), country int references countries(id));\n\

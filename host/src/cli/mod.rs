@@ -162,6 +162,7 @@ pub async fn start(config: Config) -> Result<(), CliError> {
     let state = Arc::new(AppState {
         login_limits,
         token_cache: Default::default(),
+        access: Default::default(),
         config,
         db: db.clone(),
         schema,

@@ -23,11 +23,11 @@ pub struct RowsRead {
 
 /// Compiles a list read of `collection` into the rows shape. The query must not ask for
 /// `meta` or `aggregate` (those need [`super::compile_read`]).
-pub fn compile_rows(
-    schema: &Schema,
+pub fn compile_rows<'s>(
+    schema: &'s Schema,
     collection: &str,
     query: &Query,
-    opts: &ReadOptions,
+    opts: &'s ReadOptions,
 ) -> Result<RowsRead, CompileError> {
     debug_assert!(query.meta.is_empty() && query.aggregate.is_empty());
     let c = schema
@@ -56,21 +56,7 @@ pub fn compile_rows(
     }
 
     let order = compiler.order_by(c, &alias, &query.sort)?;
-    let where_ = compiler.where_clause(c, &alias, query)?;
-    let (limit, offset) = compiler.paging(query);
-    // As in the one-row shape: the page first (filter, sort, limit — a top-N), then the
-    // values for its rows only, in the same order.
-    let mut inner = Sql::new(d);
-    inner
-        .push("SELECT ")
-        .push(&alias)
-        .push(".* FROM ")
-        .ident(&c.name)
-        .push(" ")
-        .push(&alias);
-    inner.append(&where_);
-    inner.push(" ORDER BY ").append(&order);
-    compiler.limit_offset(&mut inner, limit, offset);
+    let inner = compiler.page(c, &alias, query, &order)?;
 
     let mut sql = Sql::new(d);
     sql.push("SELECT ")
@@ -132,9 +118,10 @@ impl<'s> Columns<'_, 's> {
                     node,
                 } => {
                     let a = self.compiler.alias();
+                    let source = self.compiler.source(relation.related());
                     self.joins
                         .push(" LEFT JOIN ")
-                        .ident(&relation.related().name)
+                        .append(&source)
                         .push(" ")
                         .push(&a)
                         .push(" ON ")
