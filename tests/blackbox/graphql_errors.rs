@@ -227,11 +227,8 @@ on_every_db!(graphql_per_caller_schema, per_caller_schema);
 
 /// A role's schema holds only what its policies let it read: `orders` with the permitted
 /// fields, no `customers`, and no mutations without create/update/delete permissions.
-///
-/// Needs access control: today `Host::schema` gives non-admins an empty view, so this test
-/// waits for the `access` branch (permission-filtered `Host::schema`) and is ignored until
-/// it is merged. Nothing in the GraphQL module changes for it: the module builds from the
-/// view it is given.
+/// The module builds from the view `Host::schema` gives it (access control's
+/// permission-filtered view).
 async fn role_schema(kind: Kind) {
     let (_db, server) = setup(kind).await;
     let role = server.post("/roles", json!({"name": "Reader"})).await;
@@ -296,21 +293,4 @@ async fn role_schema(kind: Kind) {
         .await
         .assert_error(400, "GRAPHQL_VALIDATION");
 }
-mod graphql_role_schema {
-    use crate::harness::Kind;
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    #[ignore = "needs permission-filtered Host::schema from the access branch"]
-    async fn sqlite() {
-        super::role_schema(Kind::Sqlite).await
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    #[ignore = "needs permission-filtered Host::schema from the access branch"]
-    async fn postgres() {
-        super::role_schema(Kind::Postgres).await
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    #[ignore = "needs permission-filtered Host::schema from the access branch"]
-    async fn mysql() {
-        super::role_schema(Kind::MySql).await
-    }
-}
+on_every_db!(graphql_role_schema, role_schema);
