@@ -172,3 +172,62 @@ async fn expiring_token(kind: Kind) {
     assert!(started.elapsed() < Duration::from_secs(5));
 }
 on_every_db!(graphql_subscription_token_expiry, expiring_token);
+
+/// Changed items are re-read under the subscriber's permissions: a row its read
+/// permission filters out sends nothing.
+async fn subscriber_permissions(kind: Kind) {
+    let (_db, server) = setup(kind).await;
+    let role = server.post("/roles", json!({"name": "Watcher"})).await;
+    let role_id = role.assert_ok()["id"].as_str().unwrap().to_string();
+    let policy = server
+        .post("/policies", json!({"name": "Watchers", "app_access": true}))
+        .await;
+    let policy_id = policy.assert_ok()["id"].as_str().unwrap().to_string();
+    server
+        .post("/access", json!({"role": role_id, "policy": policy_id}))
+        .await
+        .assert_ok();
+    server
+        .post(
+            "/permissions",
+            json!({"policy": policy_id, "collection": "orders", "action": "read",
+                   "fields": ["id", "status"], "permissions": {"status": {"_eq": "Paid"}}}),
+        )
+        .await
+        .assert_ok();
+    server
+        .post(
+            "/users",
+            json!({"email": "watcher@example.com", "password": "pw-123", "role": role_id,
+                   "token": "watcher-token"}),
+        )
+        .await
+        .assert_ok();
+    let mut ws = connect(&server.url, "watcher-token").await;
+    send(&mut ws, json!({"type": "connection_init"})).await;
+    assert_eq!(recv(&mut ws).await, json!({"type": "connection_ack"}));
+    send(
+        &mut ws,
+        json!({"type": "subscribe", "id": "1", "payload": {
+            "query": "subscription { orders_mutated(event: create) { key data { status } } }"
+        }}),
+    )
+    .await;
+    barrier(&mut ws).await;
+    server
+        .post("/items/orders", json!({"status": "Hidden"}))
+        .await
+        .assert_ok();
+    let paid = server
+        .post("/items/orders", json!({"status": "Paid"}))
+        .await;
+    let paid = paid.assert_ok()["id"].to_string();
+    assert_eq!(
+        recv(&mut ws).await,
+        json!({"type": "next", "id": "1", "payload": {"data": {"orders_mutated": {
+            "key": paid, "data": {"status": "Paid"}
+        }}}}),
+        "{kind:?}: only the readable row"
+    );
+}
+on_every_db!(graphql_subscriber_permissions, subscriber_permissions);
