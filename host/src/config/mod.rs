@@ -14,6 +14,9 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod graphql;
+pub use graphql::GraphqlConfig;
+
 /// Which SQL database Rectus talks to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DbConfig {
@@ -76,6 +79,8 @@ pub struct Config {
     pub flows: FlowsConfig,
     /// `EMAIL_*`: the mail transport and templates.
     pub email: EmailConfig,
+    /// `GRAPHQL_*`: the GraphQL module's limits.
+    pub graphql: GraphqlConfig,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -371,6 +376,7 @@ impl Config {
             max_relational_depth,
             flows: FlowsConfig::from_vars(vars)?,
             email: EmailConfig::from_vars(vars)?,
+            graphql: GraphqlConfig::from_vars(vars)?,
         })
     }
 

@@ -18,6 +18,7 @@ pub mod password_routes;
 pub mod schema_routes;
 pub mod schema_snapshot_routes;
 pub mod server_routes;
+pub mod socket;
 pub mod specs;
 
 use crate::app::AppState;

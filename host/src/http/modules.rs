@@ -3,8 +3,11 @@
 
 use super::error::ApiError;
 use super::extract::Caller;
+use super::socket::{self, ModuleSocket};
 use crate::app::AppState;
 use axum::body::Bytes;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{OriginalUri, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -21,6 +24,8 @@ pub fn routes(mounts: &[&'static str]) -> Router<Arc<AppState>> {
     })
 }
 
+// An axum handler takes each extractor as an argument; grouping them would only hide them.
+#[allow(clippy::too_many_arguments)]
 async fn dispatch(
     State(state): State<Arc<AppState>>,
     method: Method,
@@ -28,6 +33,7 @@ async fn dispatch(
     caller: Result<Caller, ApiError>,
     axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
     headers: axum::http::HeaderMap,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     body: Bytes,
 ) -> Response {
     let path = uri.path();
@@ -44,7 +50,46 @@ async fn dispatch(
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
-    let ctx = rectus_sdk::Context {
+    let ctx = context(acc, peer, &headers);
+    // A WebSocket upgrade goes to the module's socket handler, if it serves sockets.
+    if let (Ok(upgrade), Some((protocol, serve))) = (upgrade, state.modules.socket(&mount)) {
+        let expires = bearer_token(&headers, uri.query()).and_then(|t| socket::token_expiry(&t));
+        let state = state.clone();
+        return upgrade
+            .protocols([protocol])
+            .on_upgrade(move |ws| serve(state, ctx, ModuleSocket::new(ws, expires)));
+    }
+    let req = rectus_sdk::Request {
+        mount: mount.clone(),
+        method: method.as_str().to_string(),
+        segments: segments.collect(),
+        query: uri.query().unwrap_or_default().to_string(),
+        body: body.to_vec(),
+    };
+    into_http(handle(state.clone(), ctx, req).await)
+}
+
+/// The caller's token: the bearer header, or `access_token` in the query.
+fn bearer_token(headers: &axum::http::HeaderMap, query: Option<&str>) -> Option<String> {
+    if let Some(h) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        return h.strip_prefix("Bearer ").map(str::to_string);
+    }
+    query?
+        .split('&')
+        .find_map(|p| p.strip_prefix("access_token="))
+        .map(super::extract::percent_decode)
+}
+
+/// The caller as modules see it.
+pub(super) fn context(
+    acc: crate::auth::Accountability,
+    peer: std::net::SocketAddr,
+    headers: &axum::http::HeaderMap,
+) -> rectus_sdk::Context {
+    rectus_sdk::Context {
         user: acc.user,
         role: acc.role,
         admin: acc.admin,
@@ -53,15 +98,11 @@ async fn dispatch(
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|s| s.chars().take(512).collect()),
-    };
-    let req = rectus_sdk::Request {
-        mount: mount.clone(),
-        method: method.as_str().to_string(),
-        segments: segments.collect(),
-        query: uri.query().unwrap_or_default().to_string(),
-        body: body.to_vec(),
-    };
-    let res = handle(state.clone(), ctx, req).await;
+    }
+}
+
+/// A module's response as HTTP.
+pub(super) fn into_http(res: rectus_sdk::Response) -> Response {
     let mut out = (
         StatusCode::from_u16(res.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         res.body,

@@ -13,7 +13,40 @@ use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
 pub fn routes() -> Router<Arc<AppState>> {
-    Router::new().route("/server/specs/oas", get(oas))
+    Router::new()
+        .route("/server/specs/oas", get(oas))
+        .route("/server/specs/graphql", get(graphql_sdl))
+        .route("/server/specs/graphql/{scope}", get(graphql_sdl))
+}
+
+/// `GET /server/specs/graphql[/items|system]`: the caller's GraphQL schema as SDL. The
+/// GraphQL module owns the schema, so the request is forwarded to it under the internal
+/// mount `specs` (no client request can carry that mount: requests reach a module by
+/// their first path segment, and no module serves `/specs`).
+async fn graphql_sdl(
+    State(state): State<Arc<AppState>>,
+    scope: Option<axum::extract::Path<String>>,
+    caller: Result<Caller, super::error::ApiError>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let Some(handle) = state.modules.endpoint("graphql") else {
+        return super::error::ApiError::route_not_found("/server/specs/graphql").into_response();
+    };
+    let Caller(acc) = match caller {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    let ctx = super::modules::context(acc, peer, &headers);
+    let req = rectus_sdk::Request {
+        mount: "specs".into(),
+        method: "GET".into(),
+        segments: vec![scope.map(|s| s.0).unwrap_or_else(|| "items".into())],
+        query: String::new(),
+        body: Vec::new(),
+    };
+    super::modules::into_http(handle(state.clone(), ctx, req).await)
 }
 
 async fn oas(State(state): State<Arc<AppState>>, Caller(caller): Caller) -> Json<Value> {

@@ -16,7 +16,8 @@ pub use guest::Guest;
 pub use native::NativeHost;
 
 use crate::app::AppState;
-use rectus_sdk::{Context, Endpoint, Request, Response};
+use crate::http::socket::ModuleSocket;
+use rectus_sdk::{Context, Endpoint, Request, Response, SocketEndpoint};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,6 +25,10 @@ use std::sync::{Arc, RwLock};
 
 type BoxFuture = Pin<Box<dyn Future<Output = Response> + Send>>;
 type Handler = Arc<dyn Fn(Arc<AppState>, Context, Request) -> BoxFuture + Send + Sync>;
+type SocketFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+/// Serves one WebSocket of a module that takes them (GraphQL subscriptions).
+pub type SocketHandler =
+    Arc<dyn Fn(Arc<AppState>, Context, ModuleSocket) -> SocketFuture + Send + Sync>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
@@ -51,6 +56,8 @@ pub struct Module {
     pub mounts: &'static [&'static str],
     enabled: AtomicBool,
     handler: Handler,
+    /// The WebSocket subprotocol and handler, for modules that serve sockets.
+    socket: Option<(&'static str, SocketHandler)>,
 }
 
 impl Module {
@@ -76,12 +83,43 @@ impl Registry {
     pub fn builtin() -> Self {
         let mut r = Registry::default();
         r.add_native("rest", "endpoint", rectus_rest::Rest);
+        r.add_native_with_sockets("graphql", "endpoint", rectus_graphql::GraphQl::default());
         r
     }
 
     fn add_native<E: Endpoint>(&mut self, id: &'static str, kind: &'static str, endpoint: E) {
-        let mounts = endpoint.mounts();
+        self.add_native_arc(id, kind, Arc::new(endpoint), None);
+    }
+
+    /// A native module that also serves WebSockets on its mount points.
+    fn add_native_with_sockets<E: SocketEndpoint>(
+        &mut self,
+        id: &'static str,
+        kind: &'static str,
+        endpoint: E,
+    ) {
         let endpoint = Arc::new(endpoint);
+        let serving = endpoint.clone();
+        let socket: SocketHandler = Arc::new(move |state, ctx, socket| {
+            let endpoint = serving.clone();
+            Box::pin(async move {
+                endpoint
+                    .serve_socket(NativeHost::new(state), ctx, socket)
+                    .await
+            })
+        });
+        let protocol = endpoint.protocol();
+        self.add_native_arc(id, kind, endpoint, Some((protocol, socket)));
+    }
+
+    fn add_native_arc<E: Endpoint>(
+        &mut self,
+        id: &'static str,
+        kind: &'static str,
+        endpoint: Arc<E>,
+        socket: Option<(&'static str, SocketHandler)>,
+    ) {
+        let mounts = endpoint.mounts();
         let handler: Handler = Arc::new(move |state, ctx, req| {
             let endpoint = endpoint.clone();
             Box::pin(async move {
@@ -97,6 +135,7 @@ impl Registry {
             mounts,
             enabled: AtomicBool::new(true),
             handler,
+            socket,
         });
     }
 
@@ -118,6 +157,15 @@ impl Registry {
 
     pub fn modules(&self) -> &[Module] {
         &self.modules
+    }
+
+    /// The WebSocket subprotocol and handler of the enabled module mounted at `mount`.
+    pub fn socket(&self, mount: &str) -> Option<(&'static str, SocketHandler)> {
+        self.modules
+            .iter()
+            .find(|m| m.mounts.contains(&mount) && m.enabled())?
+            .socket
+            .clone()
     }
 
     /// The enabled module mounted at `mount`, ready to handle a request.

@@ -27,6 +27,7 @@ use rectus_sdk::{
 use serde_json::{json, Value as Json};
 use std::sync::Arc;
 
+#[derive(Clone)]
 pub struct NativeHost {
     state: Arc<AppState>,
 }
@@ -66,6 +67,63 @@ fn refuse_read_only(collection: &str) -> Result<(), HostError> {
     Ok(())
 }
 
+/// The bus's action events as item changes: each write once (its `items.<op>` event, not
+/// the `<collection>.items.<op>` copy), system tables under their collection names. A
+/// subscriber that fell behind skips what it missed.
+pub struct ItemChanges(tokio::sync::broadcast::Receiver<crate::events::ActionEvent>);
+
+impl rectus_sdk::ItemEvents for ItemChanges {
+    async fn next(&mut self) -> Option<rectus_sdk::ItemEvent> {
+        use tokio::sync::broadcast::error::RecvError;
+        loop {
+            let event = match self.0.recv().await {
+                Ok(e) => e,
+                Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => return None,
+            };
+            let action = match event.name.as_str() {
+                "items.create" => rectus_sdk::ItemAction::Create,
+                "items.update" => rectus_sdk::ItemAction::Update,
+                "items.delete" => rectus_sdk::ItemAction::Delete,
+                _ => continue,
+            };
+            let collection = system::collection_of(&event.collection).unwrap_or(event.collection);
+            return Some(rectus_sdk::ItemEvent {
+                collection,
+                action,
+                keys: event.keys,
+            });
+        }
+    }
+}
+
+/// Renames system tables to their collection names in a snapshot entry's collection keys
+/// (and a relation's `meta`).
+fn system_names(entry: &mut Json) {
+    const KEYS: &[&str] = &[
+        "collection",
+        "related_collection",
+        "many_collection",
+        "one_collection",
+        "table",
+        "foreign_key_table",
+    ];
+    let Some(obj) = entry.as_object_mut() else {
+        return;
+    };
+    for (key, value) in obj.iter_mut() {
+        match value {
+            Json::String(s) if KEYS.contains(&key.as_str()) => {
+                if let Some(name) = system::collection_of(s) {
+                    *s = name;
+                }
+            }
+            Json::Object(_) if matches!(key.as_str(), "meta" | "schema") => system_names(value),
+            _ => {}
+        }
+    }
+}
+
 /// Whether `key` is the caller's own user row.
 fn is_self(ctx: &Context, collection: &str, key: &Json) -> bool {
     let key = match key {
@@ -91,6 +149,22 @@ impl NativeHost {
             now: chrono::Utc::now(),
             access: None,
         }
+    }
+
+    /// The cache key of a caller's schema view: the schema generation, and the access
+    /// generation (any change to permissions) with the caller's policy set.
+    fn view_hash(&self, access: Option<&CallerAccess>) -> String {
+        let generation = self.state.schema.generation();
+        let who = match access {
+            None => "admin".to_string(),
+            Some(a) => {
+                use std::hash::{Hash, Hasher};
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                a.set.policies.hash(&mut h);
+                format!("{}:{:x}", self.state.access.generation(), h.finish())
+            }
+        };
+        format!("{generation}:{who}")
     }
 
     /// The caller's permissions: `None` for an administrator.
@@ -350,6 +424,16 @@ impl Host for NativeHost {
         result
     }
 
+    type Events = ItemChanges;
+
+    fn item_events(&self) -> ItemChanges {
+        ItemChanges(self.state.events.subscribe())
+    }
+
+    fn setting(&self, name: &str) -> Option<String> {
+        self.state.config.graphql.setting(name)
+    }
+
     fn primary_key(&self, collection: &str) -> Option<String> {
         let (schema, name) = self.resolve(collection);
         schema.collection(&name)?.primary_key().map(str::to_string)
@@ -358,6 +442,11 @@ impl Host for NativeHost {
     fn is_singleton(&self, collection: &str) -> bool {
         let (schema, name) = self.resolve(collection);
         schema.collection(&name).is_some_and(|c| c.is_singleton())
+    }
+
+    async fn schema_hash(&self, ctx: &Context) -> Result<String, HostError> {
+        let access = self.access(ctx).await?;
+        Ok(self.view_hash(access.as_ref()))
     }
 
     /// User and system collections (`directus_*`) together, as far as the caller may read
@@ -426,17 +515,17 @@ impl Host for NativeHost {
                 }
             }
         }
-        let who = match &access {
-            None => "admin".to_string(),
-            Some(a) => {
-                use std::hash::{Hash, Hasher};
-                let mut h = std::collections::hash_map::DefaultHasher::new();
-                a.set.policies.hash(&mut h);
-                format!("{}:{:x}", self.state.access.generation(), h.finish())
-            }
-        };
+        // The system schema names its tables (`rectus_users`); callers know them by
+        // Directus's names (`directus_users`), as every other route serves them.
+        for entry in collections
+            .iter_mut()
+            .chain(&mut fields)
+            .chain(&mut relations)
+        {
+            system_names(entry);
+        }
         Ok(SchemaView {
-            hash: format!("{generation}:{who}"),
+            hash: self.view_hash(access.as_ref()),
             snapshot: json!({"collections": collections, "fields": fields, "relations": relations}),
             permissions: Json::Object(permissions),
         })

@@ -35,6 +35,14 @@ pub fn table_of(collection: &str) -> Option<&'static str> {
         .map(|(_, t)| *t)
 }
 
+/// The Directus system collection name of a table (`rectus_users` → `directus_users`).
+pub fn collection_of(table: &str) -> Option<String> {
+    SERVED
+        .iter()
+        .find(|(_, t)| *t == table)
+        .map(|(c, _)| c.to_string())
+}
+
 fn row(pairs: &[(&str, Json)]) -> Map<String, Json> {
     pairs
         .iter()

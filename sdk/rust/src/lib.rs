@@ -17,7 +17,9 @@ use std::future::Future;
 mod capabilities;
 mod operation;
 pub use capabilities::{HttpRequest, HttpResponse, Mail, MailBody};
+mod socket;
 pub use operation::{Operation, OperationInfo};
+pub use socket::{ItemAction, ItemEvent, ItemEvents, Socket, SocketEndpoint};
 
 /// The caller a module acts for. Created by the host; a module passes it back unchanged
 /// to every [`Host`] call, and the host decides what it may do.
@@ -175,7 +177,11 @@ pub enum QueryInput {
 
 /// What the host offers a module. Every item call goes through the host's items service,
 /// under the caller's [`Context`]: access rules and events always apply.
-pub trait Host: Send + Sync {
+///
+/// A host is a cheap handle (`Clone + 'static`), so a module can keep it for work that
+/// outlives one call: GraphQL resolvers find it in the request's data, subscriptions keep
+/// it for the life of the socket.
+pub trait Host: Send + Sync + Clone + 'static {
     /// Items of `collection` matching `query`.
     fn read_items(
         &self,
@@ -232,6 +238,11 @@ pub trait Host: Send + Sync {
 
     /// The primary key field of `collection`, if it can be served.
     fn primary_key(&self, collection: &str) -> Option<String>;
+
+    /// A configuration value a module reads by its environment name, for the settings the
+    /// host hands to modules (`GRAPHQL_INTROSPECTION`, `GRAPHQL_MAX_DEPTH`,
+    /// `GRAPHQL_MAX_COMPLEXITY`); `None` for any other name.
+    fn setting(&self, name: &str) -> Option<String>;
 
     /// The schema as the caller may see it: only the collections, fields and relations
     /// it may read, and per collection the fields it may use per action. Modules that
@@ -303,6 +314,19 @@ pub trait Host: Send + Sync {
     ) -> impl Future<Output = Result<Json, HostError>> + Send {
         let _ = (ctx, code, data);
         async { Err(HostError::not_supported("run_script")) }
+    }
+
+    /// Item changes committed from now on, for every collection (a module filters what it
+    /// wants and re-reads items under its caller's context, so access rules apply).
+    fn item_events(&self) -> Self::Events;
+
+    /// The host's [`ItemEvents`] stream.
+    type Events: ItemEvents;
+
+    /// `schema(ctx).hash` without building the view: what a module checks its cache with
+    /// on every request. Hosts that can tell it cheaply override this.
+    fn schema_hash(&self, ctx: &Context) -> impl Future<Output = Result<String, HostError>> + Send {
+        async move { Ok(self.schema(ctx).await?.hash) }
     }
 }
 
