@@ -127,8 +127,10 @@ pub async fn bootstrap(config: &Config, db: &Db) -> Result<(), CliError> {
     Ok(())
 }
 
-pub async fn start(config: Config) -> Result<(), CliError> {
-    let started = std::time::Instant::now();
+/// Everything a running host shares, ready to serve: database connected and migrated,
+/// schema loaded, modules registered with their stored state. (`start` adds the
+/// listener and the extensions; tests that drive the library use this directly.)
+pub async fn open(config: Config) -> Result<Arc<AppState>, CliError> {
     let db = connect(&config).await?;
     bootstrap(&config, &db).await?;
     let schema = SchemaService::load(db.clone(), config.db_exclude_tables.clone()).await?;
@@ -142,34 +144,52 @@ pub async fn start(config: Config) -> Result<(), CliError> {
             bytes.to_vec()
         }
     };
+    let mut modules = crate::registry::Registry::builtin();
+    let wasm = std::sync::OnceLock::new();
+    if let Some(path) = &config.rest_component {
+        // REST_MODULE=component: the same REST module, built as a component, serves
+        // /items & co. in place of the linked crate.
+        let (runtime, handler) = crate::extensions::wasm::rest_component(&config, path)
+            .await
+            .map_err(|e| CliError::Other(format!("REST_MODULE=component: {e}")))?;
+        modules.replace_handler("rest", crate::registry::Source::Wasm, handler);
+        let _ = wasm.set(Ok(runtime));
+        tracing::info!(path = %path.display(), "REST served by its WebAssembly component");
+    }
+    modules.load_state(&db).await?;
+    let login_limits =
+        crate::auth::limits::LoginLimits::new(config.login_points, config.login_window);
+    Ok(Arc::new(AppState {
+        login_limits,
+        token_cache: Default::default(),
+        config,
+        db,
+        schema,
+        secret,
+        events: crate::events::Bus::default(),
+        modules,
+        service_id: uuid::Uuid::new_v4().to_string(),
+        wasm,
+    }))
+}
+
+pub async fn start(config: Config) -> Result<(), CliError> {
+    let started = std::time::Instant::now();
     let addr = std::net::SocketAddr::new(config.host, config.port);
+    let shown_host = if config.host.is_unspecified() {
+        "127.0.0.1".to_string()
+    } else {
+        config.host.to_string()
+    };
+    let state = open(config).await?;
+    let db = state.db.clone();
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| CliError::Other(format!("cannot listen on {addr}: {e}")))?;
     let local = listener
         .local_addr()
         .map_err(|e| CliError::Other(e.to_string()))?;
-    let shown_host = if config.host.is_unspecified() {
-        "127.0.0.1".to_string()
-    } else {
-        config.host.to_string()
-    };
-    let collections = schema.current().collections.len();
-    let modules = crate::registry::Registry::builtin();
-    modules.load_state(&db).await?;
-    let login_limits =
-        crate::auth::limits::LoginLimits::new(config.login_points, config.login_window);
-    let state = Arc::new(AppState {
-        login_limits,
-        token_cache: Default::default(),
-        config,
-        db: db.clone(),
-        schema,
-        secret,
-        events: crate::events::Bus::default(),
-        modules,
-        service_id: uuid::Uuid::new_v4().to_string(),
-    });
+    let collections = state.schema.current().collections.len();
     // Guest extensions from EXTENSIONS_PATH: loaded before the server answers, then
     // watched (the watcher and hook tasks live as long as the runtime).
     let _extensions = crate::extensions::Extensions::start(state.clone()).await;

@@ -8,7 +8,10 @@
 //! bus (the loader registers what a runtime hands back), async workers (every function
 //! here is CPU work the caller runs on the blocking pool).
 
+pub mod capabilities;
+pub mod host_api;
 pub mod rhai;
+pub mod wasm;
 
 use crate::events::{ActionEvent, FilterEvent, Rejection};
 use serde_json::Value as Json;

@@ -33,10 +33,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "create system tables",
         statements: |dialect| {
             let mut out = Vec::new();
-            // rectus_migrations exists before any migration runs; rectus_extensions came later.
-            for t in tables::ALL[1..]
-                .iter()
-                .filter(|t| t.name != tables::EXTENSIONS.name)
+            // rectus_migrations exists before any migration runs; the tables of later
+            // migrations are created by those.
+            for t in tables::ALL[1..].iter().filter(|t| {
+                t.name != tables::EXTENSIONS.name && t.name != tables::EXTENSION_GRANTS.name
+            })
             {
                 out.push(ddl::create_table(
                     dialect,
@@ -67,6 +68,19 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "create rectus_extensions",
         statements: |dialect| {
             let t = &tables::EXTENSIONS;
+            Ok(vec![ddl::create_table(
+                dialect,
+                t.name,
+                &(t.columns)(),
+                &(t.foreign_keys)(),
+            )?])
+        },
+    },
+    Migration {
+        version: 6,
+        name: "create rectus_extension_grants",
+        statements: |dialect| {
+            let t = &tables::EXTENSION_GRANTS;
             Ok(vec![ddl::create_table(
                 dialect,
                 t.name,
