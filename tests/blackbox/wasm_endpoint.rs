@@ -41,19 +41,36 @@ async fn acts_for_the_caller_through_granted_capabilities(kind: Kind) {
     // Not granted yet: FORBIDDEN, naming the capability.
     let r = server.get("/probe/items/orders").await;
     r.assert_error(403, "FORBIDDEN");
-    assert_eq!(r.body["errors"][0]["extensions"]["capability"], "items:read:orders");
-    server.get("/probe/env/PROBE_SECRET").await.assert_error(403, "FORBIDDEN");
+    assert_eq!(
+        r.body["errors"][0]["extensions"]["capability"],
+        "items:read:orders"
+    );
+    server
+        .get("/probe/env/PROBE_SECRET")
+        .await
+        .assert_error(403, "FORBIDDEN");
 
     // Granting what the manifest asks for; asking for more is refused.
     let r = server
-        .patch("/extensions/probe", json!({"meta": {"granted": ["items:write:orders"]}}))
+        .patch(
+            "/extensions/probe",
+            json!({"meta": {"granted": ["items:write:orders"]}}),
+        )
         .await;
     r.assert_error(400, "INVALID_PAYLOAD");
     let r = server
-        .patch("/extensions/probe", json!({"meta": {"granted": "items:read:orders"}}))
+        .patch(
+            "/extensions/probe",
+            json!({"meta": {"granted": "items:read:orders"}}),
+        )
         .await;
     r.assert_error(400, "INVALID_PAYLOAD");
-    let granted = grant(&server, "probe", &["items:read:orders", "env:PROBE_SECRET", "cache"]).await;
+    let granted = grant(
+        &server,
+        "probe",
+        &["items:read:orders", "env:PROBE_SECRET", "cache"],
+    )
+    .await;
     assert_eq!(granted["meta"]["granted"].as_array().unwrap().len(), 3);
 
     let r = server.get("/probe/items/orders?fields=amount").await;
@@ -118,7 +135,10 @@ async fn fails_alone(server: &Server, path: &str, expected: &str) {
         "{path}: {:?} should mention {expected:?}",
         r.message()
     );
-    assert!(started.elapsed() < Duration::from_secs(10), "{path} was stopped in time");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{path} was stopped in time"
+    );
     server.get("/probe/whoami").await.assert_ok();
     server.get("/server/ping").await;
     server.get("/items/orders").await.assert_ok();
@@ -154,7 +174,10 @@ async fn misbehaving_components_fail_only_their_call() {
     // Several at once: each stopped, none blocking the others.
     let calls: Vec<_> = (0..3)
         .map(|_| {
-            let (url, token) = (format!("{}/probe/loop", server.url), server.token.clone().unwrap());
+            let (url, token) = (
+                format!("{}/probe/loop", server.url),
+                server.token.clone().unwrap(),
+            );
             tokio::spawn(async move {
                 reqwest::Client::new()
                     .get(url)
@@ -186,13 +209,26 @@ async fn bad_components_are_refused_at_load_and_listed() {
     ext.add("probe-copy", "probe", "probe", &["endpoint"], &[]);
     // A component that imports a host function the host does not have.
     ext.add("missing", "missing_import", "missing", &["operation"], &[]);
-    // A component that does not provide the world its manifest claims.
-    ext.add("wrong-world", "missing_import", "wrong-world", &["endpoint"], &[]);
+    // A component that does not provide the world its manifest claims (REST is no
+    // operation).
+    ext.add(
+        "wrong-world",
+        "rectus_rest",
+        "wrong-world",
+        &["operation", "endpoint"],
+        &[],
+    );
     // Not a component at all.
     ext.add("garbage", "probe", "garbage", &["endpoint"], &[]);
     std::fs::write(ext.0.join("garbage/guest.wasm"), b"\0asm garbage").unwrap();
     // Asks for a capability that does not exist.
-    ext.add("bad-cap", "probe", "bad-cap", &["endpoint"], &["net:everything"]);
+    ext.add(
+        "bad-cap",
+        "probe",
+        "bad-cap",
+        &["endpoint"],
+        &["net:everything"],
+    );
     let server = Server::start_with(&db, &[("EXTENSIONS_PATH", ext.path())]).await;
 
     let all = server.get("/extensions").await;
@@ -206,13 +242,21 @@ async fn bad_components_are_refused_at_load_and_listed() {
             .to_string()
     };
     assert_eq!(error_of("probe"), "", "the first folder loads");
-    assert!(error_of("probe-copy").contains("duplicate id"), "{}", error_of("probe-copy"));
+    assert!(
+        error_of("probe-copy").contains("duplicate id"),
+        "{}",
+        error_of("probe-copy")
+    );
     let missing = error_of("missing");
     assert!(
         missing.contains("refused at load") && missing.contains("rectus:extension/log@0.1.0"),
         "{missing}"
     );
-    assert!(error_of("wrong-world").contains("endpoint"), "{}", error_of("wrong-world"));
+    assert!(
+        error_of("wrong-world").contains("does not provide the \"operation\" world"),
+        "{}",
+        error_of("wrong-world")
+    );
     assert!(error_of("garbage").contains("not a valid WebAssembly component"));
     assert!(error_of("bad-cap").contains("unknown capability"));
 
@@ -303,6 +347,10 @@ async fn compiled_components_are_cached_on_disk() {
     server.stop();
     let server = Server::start_with(&db, &env).await;
     server.get("/probe/whoami").await.assert_ok();
-    assert_eq!(files(&cache), first, "a restart loads the cached file, unchanged");
+    assert_eq!(
+        files(&cache),
+        first,
+        "a restart loads the cached file, unchanged"
+    );
     let _ = std::fs::remove_dir_all(&cache);
 }

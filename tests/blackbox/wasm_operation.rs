@@ -27,6 +27,22 @@ async fn a_component_operation_runs_under_the_flows_caller() {
     db.exec("INSERT INTO orders (amount) VALUES (7)").await;
     let ext = ExtDir::new(&db);
     ext.add_probe("probe", &["items:read:orders"]);
+    // A Rhai script's operation, registered the same way.
+    let dir = ext.0.join("doubler");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("extension.toml"),
+        "id = \"doubler\"\nname = \"Doubler\"\nversion = \"1.0.0\"\nkinds = [\"operation\"]\nsource = \"rhai\"\nentry = \"op.rhai\"\nsdk = \"0.1.0\"\ncapabilities = [\"items:read:orders\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("op.rhai"),
+        r#"operation("double", "Double", |options, data| {
+            if options.read == true { return items_read("orders", "fields=amount"); }
+            data.n * 2
+        });"#,
+    )
+    .unwrap();
     let cache = crate::harness::wasm_cache_dir();
     let mut vars: Vec<(String, String)> = db.env();
     for (k, v) in [
@@ -52,7 +68,12 @@ async fn a_component_operation_runs_under_the_flows_caller() {
     assert_eq!(op.info().options["properties"]["do"]["type"], "string");
 
     let out = op
-        .run(state.clone(), ctx(true), json!({"x": 1}), json!({"a": 2, "b": 3.5}))
+        .run(
+            state.clone(),
+            ctx(true),
+            json!({"x": 1}),
+            json!({"a": 2, "b": 3.5}),
+        )
         .await
         .unwrap();
     assert_eq!(out["sum"], 5.5);
@@ -63,7 +84,11 @@ async fn a_component_operation_runs_under_the_flows_caller() {
         .run(state.clone(), ctx(true), json!({"do": "loop"}), json!({}))
         .await
         .unwrap_err();
-    assert!(e.message.contains("ran longer than 300 ms"), "{}", e.message);
+    assert!(
+        e.message.contains("ran longer than 300 ms"),
+        "{}",
+        e.message
+    );
     let e = op
         .run(state.clone(), ctx(true), json!({"do": "trap"}), json!({}))
         .await
@@ -92,7 +117,34 @@ async fn a_component_operation_runs_under_the_flows_caller() {
         .run(state.clone(), ctx(false), read, json!({}))
         .await
         .unwrap_err();
-    assert_eq!(e.code, "FORBIDDEN", "a non-admin flow caller can't read orders yet");
+    assert_eq!(
+        e.code, "FORBIDDEN",
+        "a non-admin flow caller can't read orders yet"
+    );
+
+    // The Rhai operation: same table, same grants.
+    let double = state.modules.operation("double").expect("registered");
+    assert_eq!(double.info().name, "Double");
+    let out = double
+        .run(state.clone(), ctx(true), json!({}), json!({"n": 21}))
+        .await
+        .unwrap();
+    assert_eq!(out, 42);
+    let e = double
+        .run(state.clone(), ctx(true), json!({"read": true}), json!({}))
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("permission"), "{}", e.message);
+    state
+        .modules
+        .set_grants(&state.db, "doubler", vec!["items:read:orders".into()])
+        .await
+        .unwrap();
+    let rows = double
+        .run(state.clone(), ctx(true), json!({"read": true}), json!({}))
+        .await
+        .unwrap();
+    assert_eq!(rows, json!([{"amount": 7}]));
 
     // Switched off: the flow engine no longer finds it.
     state

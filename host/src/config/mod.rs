@@ -340,13 +340,7 @@ impl Config {
                 vars.get("REST_COMPONENT_PATH")
                     .unwrap_or("./target/guests/rectus_rest.wasm"),
             )),
-            Some(v) => {
-                return Err(invalid(
-                    "REST_MODULE",
-                    v,
-                    "must be linked or component",
-                ))
-            }
+            Some(v) => return Err(invalid("REST_MODULE", v, "must be linked or component")),
         };
         let secret = vars.get("SECRET").map(str::to_string);
         Ok(Config {

@@ -134,9 +134,9 @@ pub fn parse(text: &str, folder: &Path) -> Result<Manifest, Invalid> {
                 KINDS.join(", ")
             )));
         }
-        if source == Source::Rhai && kind != "hook" {
+        if source == Source::Rhai && kind != "hook" && kind != "operation" {
             return Err(fail(format!(
-                "kind \"{kind}\" is not supported for Rhai scripts yet (only hook)"
+                "kind \"{kind}\" is not supported for Rhai scripts yet (hook, operation)"
             )));
         }
         if source == Source::Wasm && !WASM_KINDS.contains(&kind.as_str()) {

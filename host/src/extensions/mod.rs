@@ -23,6 +23,7 @@ pub mod wasm;
 use crate::app::AppState;
 use crate::events::{ActionEvent, FilterHandler, Rejection};
 use crate::registry::{Guest, Source as ModuleSource};
+use crate::runtime::host_api::GuestHost;
 use crate::runtime::{self, ActionFn, Limits};
 use manifest::{Manifest, Source};
 use std::collections::hash_map::DefaultHasher;
@@ -36,11 +37,39 @@ use tokio::sync::Mutex;
 
 /// First path segments the host serves itself: no guest endpoint can be mounted there.
 const RESERVED_MOUNTS: &[&str] = &[
-    "items", "users", "roles", "policies", "permissions", "access", "activity", "revisions",
-    "server", "auth", "extensions", "schema", "collections", "fields", "relations", "graphql",
-    "flows", "operations", "files", "assets", "folders", "settings", "utils", "presets",
-    "webhooks", "dashboards", "panels", "notifications", "shares", "translations", "versions",
-    "comments", "specs",
+    "items",
+    "users",
+    "roles",
+    "policies",
+    "permissions",
+    "access",
+    "activity",
+    "revisions",
+    "server",
+    "auth",
+    "extensions",
+    "schema",
+    "collections",
+    "fields",
+    "relations",
+    "graphql",
+    "flows",
+    "operations",
+    "files",
+    "assets",
+    "folders",
+    "settings",
+    "utils",
+    "presets",
+    "webhooks",
+    "dashboards",
+    "panels",
+    "notifications",
+    "shares",
+    "translations",
+    "versions",
+    "comments",
+    "specs",
 ];
 
 /// Quiet time after the last change in the folder before it is scanned again: copying a
@@ -285,7 +314,9 @@ impl Extensions {
                 manifest.id
             ));
         }
-        if manifest.kinds.iter().any(|k| k == "endpoint") && RESERVED_MOUNTS.contains(&manifest.id.as_str()) {
+        if manifest.kinds.iter().any(|k| k == "endpoint")
+            && RESERVED_MOUNTS.contains(&manifest.id.as_str())
+        {
             return Err(format!(
                 "the id \"{}\" is a path the host serves itself; an endpoint can't be mounted there",
                 manifest.id
@@ -308,22 +339,54 @@ impl Extensions {
         manifest: &Manifest,
         script: String,
     ) -> Result<(), String> {
+        let registered = guest(folder, manifest, None);
+        // Handlers reach items as the writer of their event (operations as the flow's
+        // caller), within the guest's grants.
+        let factory: runtime::rhai::HostFactory = {
+            let (state, id, grants) = (
+                self.state.clone(),
+                manifest.id.clone(),
+                registered.grants.clone(),
+            );
+            let (handle, cache) = (tokio::runtime::Handle::current(), Arc::default());
+            Arc::new(move |ctx| {
+                GuestHost::new(
+                    state.clone(),
+                    ctx,
+                    id.clone(),
+                    grants.clone(),
+                    Arc::clone(&cache),
+                    handle.clone(),
+                )
+            })
+        };
         let hooks = {
             let (id, caps, limits) = (
                 manifest.id.clone(),
                 manifest.capabilities.clone(),
                 self.limits,
             );
-            tokio::task::spawn_blocking(move || runtime::rhai::load(&id, &script, &caps, limits))
-                .await
-                .map_err(|e| format!("the script could not be loaded: {e}"))??
+            tokio::task::spawn_blocking(move || {
+                runtime::rhai::load(&id, &script, &caps, limits, Some(factory))
+            })
+            .await
+            .map_err(|e| format!("the script could not be loaded: {e}"))??
         };
         let guest = self
             .state
             .modules
-            .put_guest(&self.state.db, guest(folder, manifest, None))
+            .put_guest(&self.state.db, registered)
             .await
             .map_err(|e| format!("could not read the module's state: {e}"))?;
+        let modules = &self.state.modules;
+        modules.remove_operations_of(&manifest.id);
+        for (info, run) in hooks.operations.clone() {
+            modules.put_operation(
+                &manifest.id,
+                guest.enabled.clone(),
+                Arc::new(ScriptOperation { info, run }),
+            );
+        }
         self.register_hooks(owner, &guest, hooks);
         Ok(())
     }
@@ -546,6 +609,39 @@ impl Extensions {
                 self.scan().await;
             }
         });
+    }
+}
+
+/// A Rhai script's operation, run on the blocking pool.
+struct ScriptOperation {
+    info: rectus_sdk::OperationInfo,
+    run: runtime::OperationFn,
+}
+
+impl crate::registry::operations::OperationRunner for ScriptOperation {
+    fn info(&self) -> &rectus_sdk::OperationInfo {
+        &self.info
+    }
+
+    fn run(
+        &self,
+        _state: Arc<AppState>,
+        ctx: rectus_sdk::Context,
+        options: serde_json::Value,
+        data: serde_json::Value,
+    ) -> crate::registry::operations::RunFuture {
+        let run = self.run.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || run(ctx, options, data))
+                .await
+                .unwrap_or_else(|e| {
+                    Err(rectus_sdk::HostError::new(
+                        500,
+                        "INTERNAL_SERVER_ERROR",
+                        format!("An extension's operation failed: {e}"),
+                    ))
+                })
+        })
     }
 }
 

@@ -30,7 +30,12 @@ pub struct Guest {
 }
 
 impl Guest {
-    pub fn host(&self, state: Arc<AppState>, ctx: Context, runtime: tokio::runtime::Handle) -> GuestHost {
+    pub fn host(
+        &self,
+        state: Arc<AppState>,
+        ctx: Context,
+        runtime: tokio::runtime::Handle,
+    ) -> GuestHost {
         GuestHost::new(
             state,
             ctx,
@@ -65,7 +70,11 @@ impl Guest {
     }
 
     /// The hooks the component subscribed to at load. Blocking (calls the guest).
-    pub fn hooks(&self, state: &Arc<AppState>, handle: &tokio::runtime::Handle) -> Result<Hooks, String> {
+    pub fn hooks(
+        &self,
+        state: &Arc<AppState>,
+        handle: &tokio::runtime::Handle,
+    ) -> Result<Hooks, String> {
         let host = self.host(state.clone(), event_context(None), handle.clone());
         let subscriptions = self.runtime.subscriptions(&self.component, host)?;
         let mut hooks = Hooks::default();
@@ -74,7 +83,11 @@ impl Guest {
             if sub.filter {
                 let run: FilterFn = Arc::new(move |event| {
                     let host = guest
-                        .host(state.clone(), event_context(event.user.clone()), handle.clone())
+                        .host(
+                            state.clone(),
+                            event_context(event.user.clone()),
+                            handle.clone(),
+                        )
                         .for_writer();
                     guest.runtime.call_filter(&guest.component, host, &event)
                 });
@@ -82,7 +95,11 @@ impl Guest {
             } else {
                 let run: ActionFn = Arc::new(move |event| {
                     let host = guest
-                        .host(state.clone(), event_context(event.user.clone()), handle.clone())
+                        .host(
+                            state.clone(),
+                            event_context(event.user.clone()),
+                            handle.clone(),
+                        )
                         .for_writer();
                     guest.runtime.call_action(&guest.component, host, &event)
                 });
@@ -93,7 +110,11 @@ impl Guest {
     }
 
     /// The component's operation, described by the component itself. Blocking.
-    pub fn operation(&self, state: &Arc<AppState>, handle: &tokio::runtime::Handle) -> Result<WasmOperation, String> {
+    pub fn operation(
+        &self,
+        state: &Arc<AppState>,
+        handle: &tokio::runtime::Handle,
+    ) -> Result<WasmOperation, String> {
         let host = self.host(state.clone(), event_context(None), handle.clone());
         let info = self.runtime.operation_info(&self.component, host)?;
         Ok(WasmOperation {
@@ -117,9 +138,10 @@ pub async fn rest_component(
         cache_path: config.wasm_cache_path.clone(),
     })?;
     let rt = runtime.clone();
-    let component = tokio::task::spawn_blocking(move || rt.load("rest", &bytes, &["endpoint".to_string()]))
-        .await
-        .map_err(|e| e.to_string())??;
+    let component =
+        tokio::task::spawn_blocking(move || rt.load("rest", &bytes, &["endpoint".to_string()]))
+            .await
+            .map_err(|e| e.to_string())??;
     let guest = Guest {
         runtime: runtime.clone(),
         component: Arc::new(component),

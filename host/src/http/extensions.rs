@@ -52,7 +52,10 @@ async fn update(
     }
     let mut module = None;
     if let Some(granted) = granted {
-        module = state.modules.set_grants(&state.db, &id, granted.clone()).await?;
+        module = state
+            .modules
+            .set_grants(&state.db, &id, granted.clone())
+            .await?;
         if module.is_some() {
             tracing::info!(module = %id, ?granted, "extension capabilities granted");
         }
@@ -82,14 +85,14 @@ fn granted_list(state: &AppState, id: &str, value: &Value) -> Result<Vec<String>
             ApiError::forbidden()
         });
     };
-    let list = value
-        .as_array()
-        .ok_or_else(|| ApiError::invalid_payload("\"meta.granted\" must be an array of capabilities"))?;
+    let list = value.as_array().ok_or_else(|| {
+        ApiError::invalid_payload("\"meta.granted\" must be an array of capabilities")
+    })?;
     let mut out = Vec::new();
     for c in list {
-        let c = c
-            .as_str()
-            .ok_or_else(|| ApiError::invalid_payload("\"meta.granted\" must be an array of capabilities"))?;
+        let c = c.as_str().ok_or_else(|| {
+            ApiError::invalid_payload("\"meta.granted\" must be an array of capabilities")
+        })?;
         if !guest.capabilities.iter().any(|asked| asked == c) {
             return Err(ApiError::invalid_payload(format!(
                 "\"{c}\" is not a capability the extension asks for (it asks for: {})",

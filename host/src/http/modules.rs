@@ -62,7 +62,7 @@ pub(super) async fn dispatch(
         query: uri.query().unwrap_or_default().to_string(),
         body: body.to_vec(),
     };
-    let res = handle(state.clone(), ctx, req).await;
+    let res = (*handle)(state.clone(), ctx, req).await;
     let mut out = (
         StatusCode::from_u16(res.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         res.body,

@@ -7,8 +7,8 @@
 //! so switching a guest off stops its hooks at the next event.
 
 use super::{Registry, Source};
-use crate::runtime::capabilities::Grants;
 use crate::db::{Db, DbError};
+use crate::runtime::capabilities::Grants;
 use serde_json::{json, Value as Json};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

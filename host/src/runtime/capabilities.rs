@@ -29,10 +29,7 @@ pub fn is_valid(c: &str) -> bool {
         ["items", "read" | "write", collection] => !collection.is_empty(),
         ["http", host] => !host.is_empty() && !host.contains('/') && !host.contains(':'),
         ["env", key] => {
-            !key.is_empty()
-                && key
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
         }
         _ => false,
     }
@@ -130,6 +127,9 @@ mod tests {
         assert_eq!((err.status, err.code), (403, "FORBIDDEN"));
         assert!(g.check("http:example.com").is_err());
         g.set(vec![]);
-        assert!(g.check("items:read:orders").is_err(), "revocation applies at once");
+        assert!(
+            g.check("items:read:orders").is_err(),
+            "revocation applies at once"
+        );
     }
 }

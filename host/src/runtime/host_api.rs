@@ -164,12 +164,18 @@ impl GuestHost {
         query: QueryInput,
     ) -> Result<String, HostError> {
         self.grants.check(&format!("items:read:{collection}"))?;
-        self.block_on(self.native().read_item(&self.caller(), collection, key, query))
+        self.block_on(
+            self.native()
+                .read_item(&self.caller(), collection, key, query),
+        )
     }
 
     pub fn create_items(&self, collection: &str, payload: Json) -> Result<Vec<Json>, HostError> {
         self.grants.check(&format!("items:write:{collection}"))?;
-        self.block_on(self.native().create_items(&self.caller(), collection, payload))
+        self.block_on(
+            self.native()
+                .create_items(&self.caller(), collection, payload),
+        )
     }
 
     pub fn update_items(
@@ -187,12 +193,18 @@ impl GuestHost {
 
     pub fn update_batch(&self, collection: &str, items: Vec<Json>) -> Result<Vec<Json>, HostError> {
         self.grants.check(&format!("items:write:{collection}"))?;
-        self.block_on(self.native().update_batch(&self.caller(), collection, items))
+        self.block_on(
+            self.native()
+                .update_batch(&self.caller(), collection, items),
+        )
     }
 
     pub fn delete_items(&self, collection: &str, target: Target) -> Result<(), HostError> {
         self.grants.check(&format!("items:write:{collection}"))?;
-        self.block_on(self.native().delete_items(&self.caller(), collection, target))
+        self.block_on(
+            self.native()
+                .delete_items(&self.caller(), collection, target),
+        )
     }
 
     /// Primary key and singleton flag of a collection the guest may read.
@@ -261,7 +273,11 @@ impl GuestHost {
         let method = reqwest::Method::from_bytes(req.method.as_bytes())
             .map_err(|_| HostError::invalid_payload(format!("invalid method {}", req.method)))?;
         let failed = |e: reqwest::Error| {
-            HostError::new(502, "SERVICE_UNAVAILABLE", format!("HTTP request failed: {e}"))
+            HostError::new(
+                502,
+                "SERVICE_UNAVAILABLE",
+                format!("HTTP request failed: {e}"),
+            )
         };
         self.block_on(async {
             let client = reqwest::Client::builder()

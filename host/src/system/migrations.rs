@@ -37,8 +37,7 @@ pub const MIGRATIONS: &[Migration] = &[
             // migrations are created by those.
             for t in tables::ALL[1..].iter().filter(|t| {
                 t.name != tables::EXTENSIONS.name && t.name != tables::EXTENSION_GRANTS.name
-            })
-            {
+            }) {
                 out.push(ddl::create_table(
                     dialect,
                     t.name,

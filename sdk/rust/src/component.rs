@@ -203,10 +203,7 @@ impl Host for ComponentHost {
         t: Target,
         data: Json,
     ) -> Result<Vec<Json>, HostError> {
-        keys(
-            items::update_items(collection, &target(t), &data.to_string())
-                .map_err(host_error)?,
-        )
+        keys(items::update_items(collection, &target(t), &data.to_string()).map_err(host_error)?)
     }
 
     async fn update_batch(
@@ -215,10 +212,7 @@ impl Host for ComponentHost {
         collection: &str,
         batch: Vec<Json>,
     ) -> Result<Vec<Json>, HostError> {
-        keys(
-            items::update_batch(collection, &Json::Array(batch).to_string())
-                .map_err(host_error)?,
-        )
+        keys(items::update_batch(collection, &Json::Array(batch).to_string()).map_err(host_error)?)
     }
 
     async fn delete_items(

@@ -45,9 +45,8 @@ pub fn intern(code: &str) -> &'static str {
 /// A response's content type; a value that can't be a header is `application/octet-stream`.
 pub fn content_type(value: &str) -> &'static str {
     const FALLBACK: &str = "application/octet-stream";
-    let valid = !value.is_empty()
-        && value.len() <= 200
-        && value.bytes().all(|b| (0x20..0x7f).contains(&b));
+    let valid =
+        !value.is_empty() && value.len() <= 200 && value.bytes().all(|b| (0x20..0x7f).contains(&b));
     if !valid {
         return FALLBACK;
     }

@@ -84,12 +84,17 @@ impl WasmRuntime {
 
     /// Compiles (or loads from the cache) and links a component that claims `kinds`.
     /// Blocking. The error says why the component can't be used.
-    pub fn load(&self, id: &str, bytes: &[u8], kinds: &[String]) -> Result<LoadedComponent, String> {
+    pub fn load(
+        &self,
+        id: &str,
+        bytes: &[u8],
+        kinds: &[String],
+    ) -> Result<LoadedComponent, String> {
         let component: Component = engine::load(&self.engine, &self.settings.cache_path, bytes)?;
         let pre = self
             .linker
             .instantiate_pre(&component)
-            .map_err(|e| format!("refused at load: {}", e.root_cause()))?;
+            .map_err(|e| format!("refused at load: {e:#}"))?;
         let mut loaded = LoadedComponent {
             id: id.to_string(),
             endpoint: None,
@@ -111,9 +116,8 @@ impl WasmRuntime {
                     )
                 }
                 "hook" => {
-                    loaded.hook = Some(
-                        v1::hook::HookPre::new(pre.clone()).map_err(|e| missing("hook", e))?,
-                    )
+                    loaded.hook =
+                        Some(v1::hook::HookPre::new(pre.clone()).map_err(|e| missing("hook", e))?)
                 }
                 "operation" => {
                     loaded.operation = Some(
@@ -134,7 +138,12 @@ impl WasmRuntime {
     fn store(&self, host: GuestHost) -> Store<CallState> {
         let mut store = Store::new(&self.engine, CallState::new(host, self.memory_bytes));
         store.limiter(|s| &mut s.limiter);
-        let ticks = self.settings.timeout.as_millis().div_ceil(engine::TICK.as_millis()) + 1;
+        let ticks = self
+            .settings
+            .timeout
+            .as_millis()
+            .div_ceil(engine::TICK.as_millis())
+            + 1;
         store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
         store.epoch_deadline_trap();
         store
@@ -143,7 +152,10 @@ impl WasmRuntime {
     /// Why a call failed, in words an operator can act on; logged once here.
     fn failure(&self, store: &Store<CallState>, id: &str, e: wasmtime::Error) -> String {
         let reason = if store.data().limiter.exceeded {
-            format!("it exceeded the memory limit of {} MiB", self.settings.memory_mb)
+            format!(
+                "it exceeded the memory limit of {} MiB",
+                self.settings.memory_mb
+            )
         } else if matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
             format!(
                 "it ran longer than {} ms and was stopped",
@@ -191,7 +203,11 @@ impl WasmRuntime {
     }
 
     /// What an operation component says about itself (called once at load).
-    pub fn operation_info(&self, c: &LoadedComponent, host: GuestHost) -> Result<OperationInfo, String> {
+    pub fn operation_info(
+        &self,
+        c: &LoadedComponent,
+        host: GuestHost,
+    ) -> Result<OperationInfo, String> {
         let pre = c.operation.as_ref().ok_or("not an operation")?;
         let mut store = self.store(host);
         let info = pre
@@ -240,7 +256,11 @@ impl WasmRuntime {
     }
 
     /// The events a hook component wants (called once at load).
-    pub fn subscriptions(&self, c: &LoadedComponent, host: GuestHost) -> Result<Vec<Subscription>, String> {
+    pub fn subscriptions(
+        &self,
+        c: &LoadedComponent,
+        host: GuestHost,
+    ) -> Result<Vec<Subscription>, String> {
         let pre = c.hook.as_ref().ok_or("not a hook")?;
         let mut store = self.store(host);
         let subs = pre
@@ -266,7 +286,12 @@ impl WasmRuntime {
     }
 
     /// Runs a filter hook: the payload to write, or the rejection.
-    pub fn call_filter(&self, c: &LoadedComponent, host: GuestHost, e: &FilterEvent) -> Result<Json, Rejection> {
+    pub fn call_filter(
+        &self,
+        c: &LoadedComponent,
+        host: GuestHost,
+        e: &FilterEvent,
+    ) -> Result<Json, Rejection> {
         let reject = |message: String| Rejection { message };
         let pre = c.hook.as_ref().ok_or_else(|| reject("not a hook".into()))?;
         let ctx = v1::context(&host.ctx);
@@ -287,7 +312,12 @@ impl WasmRuntime {
     }
 
     /// Runs an action hook; the error is the caller's to log.
-    pub fn call_action(&self, c: &LoadedComponent, host: GuestHost, e: &ActionEvent) -> Result<(), String> {
+    pub fn call_action(
+        &self,
+        c: &LoadedComponent,
+        host: GuestHost,
+        e: &ActionEvent,
+    ) -> Result<(), String> {
         let pre = c.hook.as_ref().ok_or("not a hook")?;
         let ctx = v1::context(&host.ctx);
         let event = Self::event(&e.name, &e.collection, &e.payload, &e.keys);

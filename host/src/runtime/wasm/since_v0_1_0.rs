@@ -159,7 +159,9 @@ fn json(text: &str, what: &str) -> Result<Json, types::HostError> {
 fn keys_json(text: &str) -> Result<Vec<Json>, types::HostError> {
     match json(text, "keys")? {
         Json::Array(keys) => Ok(keys),
-        _ => Err(wit_error(HostError::invalid_payload("keys must be an array"))),
+        _ => Err(wit_error(HostError::invalid_payload(
+            "keys must be an array",
+        ))),
     }
 }
 
