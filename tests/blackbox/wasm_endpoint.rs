@@ -354,3 +354,42 @@ async fn compiled_components_are_cached_on_disk() {
     );
     let _ = std::fs::remove_dir_all(&cache);
 }
+
+/// `REST_MODULE=component`: the REST API is served by REST's component build (the same
+/// source through the SDK's component backend), listed as such, on every route it mounts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rest_can_be_served_by_its_component() {
+    let db = TestDb::create(Kind::Sqlite).await;
+    db.exec("CREATE TABLE notes (id integer primary key, body varchar(20))")
+        .await;
+    let rest = crate::harness::guest_component("rectus_rest");
+    let server = Server::start_with(
+        &db,
+        &[
+            ("REST_MODULE", "component"),
+            ("REST_COMPONENT_PATH", rest.to_str().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(
+        listed(&server, "rest").await.unwrap()["meta"]["source"],
+        "wasm"
+    );
+    let r = server.post("/items/notes", json!({"body": "hi"})).await;
+    assert_eq!(r.assert_ok()["body"], "hi");
+    let r = server
+        .get("/items/notes?fields=body&meta=total_count")
+        .await;
+    assert_eq!(r.assert_ok(), &json!([{"body": "hi"}]));
+    assert_eq!(r.body["meta"]["total_count"], 1);
+    server.get("/users/me").await.assert_ok();
+    server
+        .anonymous()
+        .get("/items/notes")
+        .await
+        .assert_error(403, "FORBIDDEN");
+    server
+        .post("/items/notes", json!({"body": "far too long for twenty"}))
+        .await
+        .assert_error(400, "VALUE_TOO_LONG");
+}

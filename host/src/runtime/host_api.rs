@@ -34,10 +34,13 @@ pub enum Level {
     Error,
 }
 
+/// One extension's cache entries: key → (value, expiry).
+type Namespace = HashMap<String, (String, Option<Instant>)>;
+
 /// The extensions' key/value cache, one namespace per extension id.
 #[derive(Default)]
 pub struct GuestCache {
-    entries: Mutex<HashMap<String, HashMap<String, (String, Option<Instant>)>>>,
+    entries: Mutex<HashMap<String, Namespace>>,
 }
 
 impl GuestCache {
