@@ -21,11 +21,7 @@ fn handler(
 
 async fn filters_and_actions_wrap_writes(kind: Kind) {
     let db = TestDb::create(kind).await;
-    let serial = match kind {
-        Kind::Postgres => "serial primary key",
-        Kind::MySql => "int auto_increment primary key",
-        Kind::Sqlite => "integer primary key",
-    };
+    let serial = kind.serial_pk();
     db.exec(&format!(
         "CREATE TABLE orders (id {serial}, amount float, note varchar(50))"
     ))

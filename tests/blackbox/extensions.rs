@@ -72,11 +72,7 @@ fn manifest(id: &str) -> String {
 }
 
 async fn create_orders(db: &TestDb) {
-    let serial = match db.kind {
-        Kind::Postgres => "serial primary key",
-        Kind::MySql => "int auto_increment primary key",
-        Kind::Sqlite => "integer primary key",
-    };
+    let serial = db.kind.serial_pk();
     db.exec(&format!(
         "CREATE TABLE orders (id {serial}, amount integer, note varchar(50))"
     ))

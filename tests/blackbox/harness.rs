@@ -37,6 +37,15 @@ impl Kind {
         };
         list.split(',').any(|s| s.trim() == name)
     }
+
+    /// The column definition of an auto-incrementing integer primary key.
+    pub fn serial_pk(self) -> &'static str {
+        match self {
+            Kind::Postgres => "serial primary key",
+            Kind::MySql => "int auto_increment primary key",
+            Kind::Sqlite => "integer primary key",
+        }
+    }
 }
 
 fn pg_admin_url() -> String {

@@ -8,11 +8,7 @@ use serde_json::json;
 
 async fn setup(kind: Kind) -> (TestDb, Server) {
     let db = TestDb::create(kind).await;
-    let serial = match kind {
-        Kind::Postgres => "serial primary key",
-        Kind::MySql => "int auto_increment primary key",
-        Kind::Sqlite => "integer primary key",
-    };
+    let serial = kind.serial_pk();
     db.exec(&format!(
         "CREATE TABLE customers (id {serial}, name varchar(100) not null);\n\
          CREATE TABLE orders (id {serial}, customer int references customers(id), amount float, status varchar(20));\n\

@@ -11,11 +11,7 @@ use serde_json::{json, Value};
 
 async fn setup(kind: Kind) -> (TestDb, Server) {
     let db = TestDb::create(kind).await;
-    let serial = match kind {
-        Kind::Postgres => "serial primary key",
-        Kind::MySql => "int auto_increment primary key",
-        Kind::Sqlite => "integer primary key",
-    };
+    let serial = kind.serial_pk();
     db.exec(&format!(
         "CREATE TABLE pages (id {serial}, name varchar(50));\n\
          CREATE TABLE headings (id {serial}, title varchar(100));\n\

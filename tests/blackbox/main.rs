@@ -16,6 +16,7 @@ mod m2a;
 mod m2m;
 mod query_matrix;
 mod query_sql;
+mod read_shapes;
 mod relations;
 mod server;
 mod snapshot;

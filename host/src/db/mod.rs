@@ -8,10 +8,12 @@
 //! callers bring their SQL.
 
 mod error;
+mod json_rows;
 mod rows;
 mod sql;
 
 pub use error::{DbError, DbErrorKind};
+pub use json_rows::{Cell, CellKind};
 pub use sql::{Dialect, Sql, Value};
 
 use crate::config::DbConfig;

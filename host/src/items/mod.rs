@@ -1,7 +1,8 @@
 //! The items service: every read (and, with the REST issue's writes, every write) of user
 //! collections goes through here, whichever module asks. It parses the query, compiles it
-//! against the current schema snapshot into one statement, runs it, and hands back the
-//! JSON text the database built.
+//! against the current schema snapshot into one statement, runs it, and hands back JSON
+//! text: a plain list is written from the statement's rows (`compile_rows`), a read with
+//! `meta` counts or an aggregate comes back as one row the database built (`compile_read`).
 //!
 //! Owns: running item queries. Must not touch: HTTP (modules do), SQL text (the query
 //! compiler builds it).
@@ -11,7 +12,7 @@ pub mod payload;
 pub mod write;
 
 use crate::db::{Db, DbError};
-use crate::query::compile::{compile_read, CompileError, ReadOptions};
+use crate::query::compile::{compile_read, compile_rows, CompileError, ReadOptions};
 use crate::query::{Condition, Filter, Op, Query, QueryError};
 use crate::schema::Schema;
 use serde_json::Value as Json;
@@ -74,6 +75,14 @@ pub async fn read(
     query: &Query,
     opts: &ReadOptions,
 ) -> Result<Page, ItemsError> {
+    if query.meta.is_empty() && query.aggregate.is_empty() {
+        let read = compile_rows(schema, collection, query, opts)?;
+        return Ok(Page {
+            data: db.fetch_json_array(&read.sql, &read.cells).await?,
+            total_count: None,
+            filter_count: None,
+        });
+    }
     let sql = compile_read(schema, collection, query, opts)?;
     let row = db.fetch_optional(&sql).await?.unwrap_or_default();
     let data = match row.get("data") {
@@ -127,10 +136,15 @@ pub async fn read_one(
         }
         other => other?,
     };
-    let items: Vec<Json> = serde_json::from_str(&page.data).map_err(|_| ItemsError::Forbidden)?;
-    items
-        .into_iter()
-        .next()
-        .map(|i| i.to_string())
-        .ok_or(ItemsError::Forbidden)
+    // At most one object (`limit 1`): the array's brackets come off, no parse needed.
+    let inner = page
+        .data
+        .strip_prefix('[')
+        .and_then(|d| d.strip_suffix(']'))
+        .map(str::trim)
+        .unwrap_or("");
+    if inner.is_empty() {
+        return Err(ItemsError::Forbidden);
+    }
+    Ok(inner.to_string())
 }

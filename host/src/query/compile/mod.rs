@@ -22,8 +22,10 @@
 mod aggregate;
 mod json;
 mod predicate;
+mod rows;
 mod select;
 
+pub use rows::{compile_rows, RowsRead};
 pub use select::{Node, Output};
 
 use crate::db::{Dialect, Sql};
@@ -309,18 +311,30 @@ pub fn compile_read(
         .collection(collection)
         .filter(|c| c.primary_key().is_some())
         .ok_or_else(|| CompileError::collection_forbidden(collection))?;
-    let mut compiler = Compiler {
-        schema,
-        dialect: schema.dialect,
-        max_depth: opts.max_depth,
-        default_limit: opts.default_limit,
-        now: opts.now,
-        next_alias: 0,
-    };
-    compiler.read(c, query)
+    Compiler::new(schema, opts).read(c, query)
 }
 
 impl<'s> Compiler<'s> {
+    fn new(schema: &'s Schema, opts: &ReadOptions) -> Self {
+        Compiler {
+            schema,
+            dialect: schema.dialect,
+            max_depth: opts.max_depth,
+            default_limit: opts.default_limit,
+            now: opts.now,
+            next_alias: 0,
+        }
+    }
+
+    /// The selection tree of a read of `c`.
+    fn resolve(&self, c: &'s Collection, query: &Query) -> Result<Node<'s>, CompileError> {
+        select::Resolver {
+            schema: self.schema,
+            max_depth: self.max_depth,
+        }
+        .resolve(c, query)
+    }
+
     fn alias(&mut self) -> String {
         let a = format!("t{}", self.next_alias);
         self.next_alias += 1;
@@ -337,31 +351,13 @@ impl<'s> Compiler<'s> {
             ));
         }
         let d = self.dialect;
-        let node = select::Resolver {
-            schema: self.schema,
-            max_depth: self.max_depth,
-        }
-        .resolve(c, query)?;
+        let node = self.resolve(c, query)?;
         let alias = self.alias();
         let object = self.object(&node, &alias, "")?;
         let order = self.order_by(c, &alias, &query.sort)?;
-        let where_ = self.where_clause(c, &alias, query)?;
-        let (limit, offset) = self.paging(query);
-
-        // The page is chosen first (filter, sort, limit: the database keeps only the top
-        // rows), and the JSON is built for those rows alone, in the same order. The outer
-        // alias repeats the inner one, so the object's column references stay valid.
-        let mut inner = Sql::new(d);
-        inner
-            .push("SELECT ")
-            .push(&alias)
-            .push(".* FROM ")
-            .ident(&c.name)
-            .push(" ")
-            .push(&alias);
-        inner.append(&where_);
-        inner.push(" ORDER BY ").append(&order);
-        self.limit_offset(&mut inner, limit, offset);
+        // The outer alias repeats the inner one, so the object's column references stay
+        // valid.
+        let inner = self.page(c, &alias, query, &order)?;
 
         let mut out = Sql::new(d);
         out.push(match d {
@@ -393,6 +389,33 @@ impl<'s> Compiler<'s> {
         }
         out.push(" FROM (").append(&inner).push(") ").push(&alias);
         Ok(out)
+    }
+
+    /// The page's rows, chosen first — filter, sort, limit: the database keeps only the
+    /// top rows (a top-N sort, no window function) — so that values, JSON and relations are
+    /// computed for those rows alone: `SELECT alias.* FROM c alias WHERE … ORDER BY …
+    /// LIMIT …`. The caller selects from it under the same alias, ordered by `order` again.
+    fn page(
+        &mut self,
+        c: &'s Collection,
+        alias: &str,
+        query: &Query,
+        order: &Sql,
+    ) -> Result<Sql, CompileError> {
+        let where_ = self.where_clause(c, alias, query)?;
+        let (limit, offset) = self.paging(query);
+        let mut inner = Sql::new(self.dialect);
+        inner
+            .push("SELECT ")
+            .push(alias)
+            .push(".* FROM ")
+            .ident(&c.name)
+            .push(" ")
+            .push(alias);
+        inner.append(&where_);
+        inner.push(" ORDER BY ").append(order);
+        self.limit_offset(&mut inner, limit, offset);
+        Ok(inner)
     }
 
     /// `filter AND search`, or `None` when the query has neither.
@@ -610,78 +633,89 @@ impl<'s> Compiler<'s> {
 
     /// The JSON object for one row of `node`, with `alias` naming the row.
     fn object(&mut self, node: &Node<'s>, alias: &str, path: &str) -> Result<Sql, CompileError> {
-        let d = self.dialect;
         let mut pairs = Vec::with_capacity(node.outputs.len());
         for out in &node.outputs {
-            let expr = match out {
-                Output::Column { field, .. } => {
-                    let mut s = Sql::new(d);
-                    s.push(&json::value(
-                        d,
-                        field.field_type,
-                        &col(d, alias, &field.name),
-                    ));
-                    s
-                }
-                Output::Function {
-                    function, field, ..
-                } => {
-                    let mut s = Sql::new(d);
-                    s.push(&predicate::date_part(
-                        d,
-                        *function,
-                        &col(d, alias, &field.name),
-                    ));
-                    s
-                }
-                Output::Count { relation, .. } => self.count_expr(relation, alias),
-                Output::ToOne {
-                    relation,
-                    node,
-                    key,
-                } => {
-                    let a = self.alias();
-                    let child_path = join_path(path, key);
-                    let obj = self.object(node, &a, &child_path)?;
-                    let mut sub = Sql::new(d);
-                    sub.push("SELECT ")
-                        .append(&obj)
-                        .push(" FROM ")
-                        .ident(&relation.related().name)
-                        .push(" ")
-                        .push(&a);
-                    sub.push(" WHERE ").push(&relation.join(d, alias, &a));
-                    json::embed(d, &sub)
-                }
-                Output::ToMany {
-                    relation,
-                    node,
-                    query,
-                    key,
-                } => {
-                    let a = self.alias();
-                    let child_path = join_path(path, key);
-                    let obj = self.object(node, &a, &child_path)?;
-                    self.children(relation, alias, &a, &obj, query)?
-                }
-                Output::ToAny {
-                    relation,
-                    branches,
-                    key,
-                } => self.any_item(relation, branches, alias, &join_path(path, key))?,
-                Output::ToManyKeys { relation, .. } => {
-                    let a = self.alias();
-                    let child = relation.related();
-                    let pk = child.primary_key().expect("relations need keys");
-                    let field = &child.fields[pk];
-                    let mut value = Sql::new(d);
-                    value.push(&json::value(d, field.field_type, &col(d, &a, pk)));
-                    self.children(relation, alias, &a, &value, &Query::default())?
-                }
-            };
+            let expr = self.output_expr(out, alias, path)?;
             pairs.push((out.key().to_string(), expr));
         }
-        Ok(json::object(d, pairs))
+        Ok(json::object(self.dialect, pairs))
+    }
+
+    /// One output of a row of `alias`: a column's JSON value, a function, a count, or a
+    /// relation as a subquery yielding JSON.
+    fn output_expr(
+        &mut self,
+        out: &Output<'s>,
+        alias: &str,
+        path: &str,
+    ) -> Result<Sql, CompileError> {
+        let d = self.dialect;
+        Ok(match out {
+            Output::Column { field, .. } => {
+                let mut s = Sql::new(d);
+                s.push(&json::value(
+                    d,
+                    field.field_type,
+                    &col(d, alias, &field.name),
+                ));
+                s
+            }
+            Output::Function {
+                function, field, ..
+            } => {
+                let mut s = Sql::new(d);
+                s.push(&predicate::date_part(
+                    d,
+                    *function,
+                    &col(d, alias, &field.name),
+                ));
+                s
+            }
+            Output::Count { relation, .. } => self.count_expr(relation, alias),
+            Output::ToOne {
+                relation,
+                node,
+                key,
+            } => {
+                let a = self.alias();
+                let child_path = join_path(path, key);
+                let obj = self.object(node, &a, &child_path)?;
+                let mut sub = Sql::new(d);
+                sub.push("SELECT ")
+                    .append(&obj)
+                    .push(" FROM ")
+                    .ident(&relation.related().name)
+                    .push(" ")
+                    .push(&a);
+                sub.push(" WHERE ").push(&relation.join(d, alias, &a));
+                json::embed(d, &sub)
+            }
+            Output::ToMany {
+                relation,
+                node,
+                query,
+                key,
+            } => {
+                let a = self.alias();
+                let child_path = join_path(path, key);
+                let obj = self.object(node, &a, &child_path)?;
+                self.children(relation, alias, &a, &obj, query)?
+            }
+            Output::ToAny {
+                relation,
+                branches,
+                key,
+            } => self.any_item(relation, branches, alias, &join_path(path, key))?,
+            Output::ToManyKeys { relation, .. } => {
+                let a = self.alias();
+                let child = relation.related();
+                let pk = child.primary_key().expect("relations need keys");
+                let field = &child.fields[pk];
+                let mut value = Sql::new(d);
+                value.push(&json::value(d, field.field_type, &col(d, &a, pk)));
+                self.children(relation, alias, &a, &value, &Query::default())?
+            }
+        })
     }
 
     /// A many-to-any item as JSON: `CASE WHEN parent.collection = $n THEN (SELECT <object>

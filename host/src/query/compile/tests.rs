@@ -522,3 +522,50 @@ fn sqlite_compares_date_times_as_normalised_instants() {
         s.text()
     );
 }
+
+fn rows(d: Dialect, collection: &str, qs: &str) -> RowsRead {
+    compile_rows(
+        &schema(d),
+        collection,
+        &parse_query_string(qs).unwrap(),
+        &opts(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn rows_shape_per_dialect() {
+    let qs = "fields=id,amount,date_created,customer.name,items.qty&filter[status][_eq]=Paid&sort=-amount";
+    let pg = rows(Dialect::Postgres, "orders", qs);
+    let sqlite = rows(Dialect::Sqlite, "orders", qs);
+    let mysql = rows(Dialect::MySql, "orders", qs);
+    use crate::db::{Cell, CellKind::*};
+    let customer = Object(vec![Cell::new("name", Auto)]);
+    let expected = |date| {
+        vec![
+            Cell::new("id", Auto),
+            Cell::new("amount", Auto),
+            Cell::new("date_created", date),
+            Cell::new("customer", customer.clone()),
+            Cell::new("items", Json),
+        ]
+    };
+    // The hand-built schema's `float` is no PostgreSQL type name: through `to_json`.
+    let mut pg_cells = expected(Auto);
+    pg_cells[1] = Cell::new("amount", Json);
+    assert_eq!(pg.cells, pg_cells);
+    assert_eq!(sqlite.cells, expected(Text));
+    assert_eq!(mysql.cells, expected(Text));
+    assert_eq!(
+        pg.sql.text(),
+        "SELECT t0.\"id\", to_json(t0.\"amount\")::text, t0.\"date_created\", t1.\"id\", t1.\"name\", ((SELECT coalesce(json_agg(qt2.j ORDER BY qt2.n), '[]'::json) FROM (SELECT json_build_object(CAST($1 AS text), t2.\"qty\") AS j, row_number() OVER (ORDER BY t2.\"id\" ASC) AS n FROM \"items\" t2 WHERE t2.\"order\" = t0.\"id\" ORDER BY t2.\"id\" ASC LIMIT $2) qt2))::text FROM (SELECT t0.* FROM \"orders\" t0 WHERE t0.\"status\" = $3 ORDER BY t0.\"amount\" DESC, t0.\"id\" ASC LIMIT $4) t0 LEFT JOIN \"customers\" t1 ON t1.\"id\" = t0.\"customer\" ORDER BY t0.\"amount\" DESC, t0.\"id\" ASC"
+    );
+    assert_eq!(
+        sqlite.sql.text(),
+        "SELECT t0.\"id\", t0.\"amount\", strftime('%Y-%m-%dT%H:%M:%fZ', t0.\"date_created\"), t1.\"id\", t1.\"name\", json((SELECT coalesce(json_group_array(json(qt2.j) ORDER BY qt2.n), '[]') FROM (SELECT json_object(?, t2.\"qty\") AS j, row_number() OVER (ORDER BY t2.\"id\" ASC) AS n FROM \"items\" t2 WHERE t2.\"order\" = t0.\"id\" ORDER BY t2.\"id\" ASC LIMIT ?) qt2)) FROM (SELECT t0.* FROM \"orders\" t0 WHERE t0.\"status\" = ? ORDER BY t0.\"amount\" DESC, t0.\"id\" ASC LIMIT ?) t0 LEFT JOIN \"customers\" t1 ON t1.\"id\" = t0.\"customer\" ORDER BY t0.\"amount\" DESC, t0.\"id\" ASC"
+    );
+    assert_eq!(
+        mysql.sql.text(),
+        "SELECT t0.`id`, t0.`amount`, DATE_FORMAT(t0.`date_created`, '%Y-%m-%dT%H:%i:%s.000Z'), t1.`id`, t1.`name`, JSON_EXTRACT((SELECT COALESCE(JSON_ARRAYAGG(JSON_OBJECT(?, t2.`qty`) ORDER BY t2.`id` ASC LIMIT ?), JSON_ARRAY()) FROM `items` t2 WHERE t2.`order` = t0.`id`), '$') FROM (SELECT t0.* FROM `orders` t0 WHERE t0.`status` = ? ORDER BY t0.`amount` DESC, t0.`id` ASC LIMIT ?) t0 LEFT JOIN `customers` t1 ON t1.`id` = t0.`customer` ORDER BY t0.`amount` DESC, t0.`id` ASC"
+    );
+}
