@@ -17,6 +17,7 @@ use crate::registry::NativeHost;
 use rectus_sdk::{Context, Host, HostError, Items, QueryInput, SchemaView, Target};
 use serde_json::Value as Json;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -94,6 +95,9 @@ pub struct GuestHost {
     /// For hooks: `ctx` holds only the writer's id (all an event carries); its role and
     /// admin flag are looked up at the first call that acts for it, not on every event.
     writer: Option<Arc<OnceLock<Context>>>,
+    /// Nanoseconds this call spent waiting on the host's services (database, HTTP): a
+    /// guest's deadline counts its own time, not the host's.
+    waited: Arc<AtomicU64>,
 }
 
 impl GuestHost {
@@ -113,7 +117,13 @@ impl GuestHost {
             cache,
             runtime,
             writer: None,
+            waited: Arc::default(),
         }
+    }
+
+    /// Time spent waiting on the host's services so far.
+    pub fn waited(&self) -> Duration {
+        Duration::from_nanos(self.waited.load(Ordering::Relaxed))
     }
 
     /// A hook's host: acts for the user who wrote (`ctx.user`), resolved when needed.
@@ -152,7 +162,11 @@ impl GuestHost {
     }
 
     fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
-        self.runtime.block_on(f)
+        let started = Instant::now();
+        let out = self.runtime.block_on(f);
+        let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.waited.fetch_add(nanos, Ordering::Relaxed);
+        out
     }
 
     pub fn read_items(&self, collection: &str, query: QueryInput) -> Result<Items, HostError> {

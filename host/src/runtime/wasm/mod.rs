@@ -31,7 +31,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Engine, Store, Trap};
+use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 
 /// Limits and places the runtime works with (from `Config`).
 #[derive(Debug, Clone)]
@@ -135,17 +135,24 @@ impl WasmRuntime {
         Ok(loaded)
     }
 
+    /// A store for one call: the memory limit, and a deadline on the guest's own time.
+    /// The epoch deadline fires after `timeout` of wall-clock time; the callback then
+    /// subtracts the time the call spent waiting on host services (a slow database is
+    /// not the guest's loop) and either extends the deadline by what is left or stops
+    /// the call.
     fn store(&self, host: GuestHost) -> Store<CallState> {
         let mut store = Store::new(&self.engine, CallState::new(host, self.memory_bytes));
         store.limiter(|s| &mut s.limiter);
-        let ticks = self
-            .settings
-            .timeout
-            .as_millis()
-            .div_ceil(engine::TICK.as_millis())
-            + 1;
-        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
-        store.epoch_deadline_trap();
+        let timeout = self.settings.timeout;
+        store.set_epoch_deadline(ticks(timeout));
+        store.epoch_deadline_callback(move |ctx| {
+            let s = ctx.data();
+            let own = s.started.elapsed().saturating_sub(s.host.waited());
+            Ok(match timeout.checked_sub(own) {
+                Some(left) if !left.is_zero() => UpdateDeadline::Continue(ticks(left)),
+                _ => UpdateDeadline::Interrupt,
+            })
+        });
         store
     }
 
@@ -330,6 +337,13 @@ impl WasmRuntime {
             Err(err) => Err(self.failure(&store, &c.id, err)),
         }
     }
+}
+
+/// Epoch ticks covering `d` (at least one).
+fn ticks(d: Duration) -> u64 {
+    u64::try_from(d.as_millis().div_ceil(engine::TICK.as_millis()))
+        .unwrap_or(u64::MAX)
+        .max(1)
 }
 
 /// The context a hook acts under: the writer of the event, never an administrator (an

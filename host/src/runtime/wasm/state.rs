@@ -14,6 +14,8 @@ const TABLE_ELEMENTS: usize = 100_000;
 
 pub struct CallState {
     pub host: GuestHost,
+    /// When the call started: its deadline counts from here, less the host's waits.
+    pub started: std::time::Instant,
     wasi: WasiCtx,
     table: ResourceTable,
     pub limiter: MemoryLimiter,
@@ -23,6 +25,7 @@ impl CallState {
     pub fn new(host: GuestHost, memory_bytes: usize) -> Self {
         CallState {
             host,
+            started: std::time::Instant::now(),
             // WasiCtxBuilder starts empty: no preopened directories, no network, no
             // environment; stdio goes nowhere.
             wasi: WasiCtxBuilder::new().build(),
