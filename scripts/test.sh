@@ -38,7 +38,7 @@ cargo test --workspace -- --test-threads="$threads" "$@"
 
 # The REST module's black-box tests a second time, with REST served by its WebAssembly
 # component build (same source, through the SDK's component backend).
-rest_tests=(items_read:: items_write:: query_matrix:: m2m:: m2a:: system_collections:: relations::)
+rest_tests=(items_read:: items_write:: query_matrix:: m2m:: m2a:: system_collections:: relations:: read_shapes::)
 step "REST_MODULE=component cargo test -p rectus --test blackbox -- ${rest_tests[*]}"
 REST_MODULE=component cargo test -p rectus --test blackbox -- --test-threads="$threads" "${rest_tests[@]}"
 
