@@ -161,6 +161,21 @@ async fn misbehaving_components_fail_only_their_call() {
     )
     .await;
 
+    // The sandbox: WASI without files, sockets or environment variables.
+    let r = server.get("/probe/fs").await;
+    assert!(
+        r.assert_ok().as_str().unwrap().starts_with("refused"),
+        "{:?}",
+        r.body
+    );
+    let r = server.get("/probe/net").await;
+    assert!(
+        r.assert_ok().as_str().unwrap().starts_with("refused"),
+        "{:?}",
+        r.body
+    );
+    assert_eq!(server.get("/probe/environ").await.assert_ok(), 0);
+
     fails_alone(&server, "/probe/loop", "ran longer than 300 ms").await;
     fails_alone(&server, "/probe/alloc", "memory limit of 32 MiB").await;
     fails_alone(&server, "/probe/trap", "trapped").await;

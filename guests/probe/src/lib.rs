@@ -8,7 +8,8 @@
 //! - `items/<collection>` → reads through the `items` capability (query string passed on);
 //! - `create/<collection>` → creates the body through `items`;
 //! - `env/<KEY>`, `cache/<key>` (PUT sets the body, GET reads);
-//! - `loop`, `alloc`, `trap`, `malformed` (status 42), `slow/<ms>` (busy for that long).
+//! - `loop`, `alloc`, `trap`, `malformed` (status 42), `slow/<ms>` (busy for that long);
+//! - `fs`, `net`, `environ`: what the sandbox lets it see of files, sockets, environment.
 //!
 //! Hook: filter and action on `probe_orders.items.create`: a negative `amount` is refused,
 //! `note: "malformed"` answers non-JSON, `note: "loop"` loops, anything else gets
@@ -82,6 +83,14 @@ impl Endpoint for Probe {
             "cache" => cache::get(seg(1))
                 .map(|v| ok(json!(v)))
                 .map_err(rectus_sdk::component::host_error),
+            // The sandbox: no files, no sockets, no environment.
+            "fs" => Ok(ok(json!(std::fs::read_to_string("/etc/hostname")
+                .map(|_| "read".to_string())
+                .unwrap_or_else(|e| format!("refused: {e}"))))),
+            "net" => Ok(ok(json!(std::net::TcpStream::connect(("127.0.0.1", 5432))
+                .map(|_| "connected".to_string())
+                .unwrap_or_else(|e| format!("refused: {e}"))))),
+            "environ" => Ok(ok(json!(std::env::vars().count()))),
             "loop" => spin_forever(),
             "alloc" => allocate_forever(),
             "trap" => panic!("the probe trapped on purpose"),
