@@ -14,6 +14,8 @@ pub struct AppState {
     pub secret: Vec<u8>,
     /// Static token → accountability, for a few seconds.
     pub token_cache: crate::auth::cache::TokenCache,
+    /// Callers' policies and compiled permissions (cleared with the token cache).
+    pub access: crate::access::AccessCache,
     /// Login throttling per IP and per account.
     pub login_limits: crate::auth::limits::LoginLimits,
     /// Filter and action events of every write.

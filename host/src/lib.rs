@@ -1,5 +1,6 @@
 //! Rectus's host: the kernel every module runs on. See ARCHITECTURE.md for the map.
 
+pub mod access;
 pub mod app;
 pub mod auth;
 pub mod cli;

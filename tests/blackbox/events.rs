@@ -53,6 +53,7 @@ async fn filters_and_actions_wrap_writes(kind: Kind) {
         user: Some("0b7d3c1e-5f4a-4e2b-9c8d-7a6b5c4d3e2f"),
         ip: None,
         user_agent: None,
+        access: None,
     };
 
     let keys = write::create(&w, "orders", &json!([{"amount": 5}, {"amount": 7}]))

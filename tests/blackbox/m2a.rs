@@ -9,7 +9,7 @@ use crate::harness::{Kind, Server, TestDb};
 use crate::on_every_db;
 use serde_json::{json, Value};
 
-async fn setup(kind: Kind) -> (TestDb, Server) {
+pub(crate) async fn setup(kind: Kind) -> (TestDb, Server) {
     let db = TestDb::create(kind).await;
     let serial = kind.serial_pk();
     db.exec(&format!(

@@ -4,6 +4,8 @@
 
 mod harness;
 
+mod access_endpoints;
+mod access_matrix;
 mod auth;
 mod collections;
 mod events;

@@ -162,6 +162,7 @@ pub async fn open(config: Config) -> Result<Arc<AppState>, CliError> {
     Ok(Arc::new(AppState {
         login_limits,
         token_cache: Default::default(),
+        access: Default::default(),
         config,
         db,
         schema,

@@ -217,9 +217,33 @@ impl From<crate::items::ItemsError> for ApiError {
             ItemsError::Compile(c) => c.into(),
             ItemsError::Db(d) => d.into(),
             ItemsError::Forbidden => ApiError::forbidden(),
+            ItemsError::Access(a) => a.into(),
             ItemsError::Payload(p) => p.into(),
             ItemsError::Rejected(r) => {
                 ApiError::new(StatusCode::BAD_REQUEST, "FAILED_VALIDATION", r.message)
+            }
+        }
+    }
+}
+
+impl From<crate::access::writes::AccessError> for ApiError {
+    fn from(e: crate::access::writes::AccessError) -> Self {
+        use crate::access::writes::AccessError;
+        match e {
+            AccessError::Forbidden => ApiError::forbidden(),
+            AccessError::Field(c) => c.into(),
+            AccessError::Escalation(reason) => ApiError::forbidden().with("reason", reason),
+            AccessError::Validation(v) => {
+                let message = v.to_string();
+                let mut err = ApiError::new(StatusCode::BAD_REQUEST, "FAILED_VALIDATION", message)
+                    .with("field", v.field)
+                    .with("path", Json::Array(Vec::new()))
+                    .with("type", v.kind);
+                if let Some(detail) = v.detail {
+                    let (key, value) = *detail;
+                    err = err.with(key, value);
+                }
+                err
             }
         }
     }
@@ -244,6 +268,18 @@ impl From<ApiError> for rectus_sdk::HostError {
     fn from(e: ApiError) -> Self {
         rectus_sdk::HostError {
             status: e.status.as_u16(),
+            code: e.code,
+            message: e.message,
+            extensions: e.extensions,
+        }
+    }
+}
+
+/// A host call made by a route (invites create users through the items service).
+impl From<rectus_sdk::HostError> for ApiError {
+    fn from(e: rectus_sdk::HostError) -> Self {
+        ApiError {
+            status: StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             code: e.code,
             message: e.message,
             extensions: e.extensions,

@@ -4,10 +4,12 @@
 //! Owns: routes and their thin handlers. Must not touch: SQL — handlers call the schema
 //! service, the auth module or the database layer's builders, and return typed errors.
 
+pub mod access_routes;
 pub mod auth_routes;
 pub mod error;
 pub mod extensions;
 pub mod extract;
+pub mod invite_routes;
 pub mod log;
 pub mod me_routes;
 pub mod modules;
@@ -33,6 +35,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(auth_routes::routes())
         .merge(password_routes::routes())
         .merge(me_routes::routes())
+        .merge(access_routes::routes())
+        .merge(invite_routes::routes())
         .merge(schema_routes::routes())
         .merge(modules::routes(&state.modules.mounts()))
         .merge(extensions::routes())

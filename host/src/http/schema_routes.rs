@@ -1,18 +1,22 @@
 //! The schema API, as Directus has it: `/collections`, `/fields`, `/relations`.
-//! Admin only for now; once access control lands a non-admin sees what it may read.
+//! Changes are for administrators; reads show a non-administrator only the collections,
+//! fields and relations it may read (the readable schema of `access/`).
 //!
 //! Writes call the schema service and answer with the changed object re-read from the new
 //! snapshot, as Directus does.
 
 use super::error::ApiError;
-use super::extract::{Admin, JsonBody};
+use super::extract::{Admin, Caller, JsonBody};
 use crate::app::AppState;
+use crate::auth::Accountability;
 use crate::schema::service::SchemaError;
-use axum::extract::{Path, State};
+use crate::schema::Schema;
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value as Json_};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub fn routes() -> Router<Arc<AppState>> {
@@ -61,18 +65,59 @@ fn key_of<'a>(item: &'a Json_, key: &str) -> Result<&'a str, ApiError> {
 }
 
 fn collection_api(s: &AppState, name: &str) -> Result<Json_, ApiError> {
-    let schema = s.schema.current();
-    Ok(crate::schema::service::collection_of(&schema, name)?.to_api())
+    collection_in(&s.schema.current(), name)
+}
+
+fn collection_in(schema: &Schema, name: &str) -> Result<Json_, ApiError> {
+    Ok(crate::schema::service::collection_of(schema, name)?.to_api())
 }
 
 fn field_api(s: &AppState, collection: &str, field: &str) -> Result<Json_, ApiError> {
-    let schema = s.schema.current();
-    let (_, f) = crate::schema::service::field_of(&schema, collection, field)?;
+    field_in(&s.schema.current(), collection, field)
+}
+
+fn field_in(schema: &Schema, collection: &str, field: &str) -> Result<Json_, ApiError> {
+    let (_, f) = crate::schema::service::field_of(schema, collection, field)?;
     Ok(f.to_api())
 }
 
+/// The user schema as the caller may see it: all of it for an administrator, else the
+/// collections, fields and relations it may read.
+async fn visible(
+    s: &AppState,
+    caller: &Accountability,
+    peer: SocketAddr,
+) -> Result<Arc<Schema>, ApiError> {
+    let ip = peer.ip().to_string();
+    let access = crate::access::for_caller(
+        &s.access,
+        &s.db,
+        caller.user.as_deref(),
+        caller.role.as_deref(),
+        caller.admin,
+        Some(&ip),
+    )
+    .await?;
+    Ok(match access {
+        None => s.schema.current(),
+        Some(a) => {
+            let generation = s.schema.generation();
+            a.read_view(
+                crate::access::SchemaKind::User,
+                generation,
+                s.schema.current(),
+                s.schema.system(),
+            )
+            .0
+        }
+    })
+}
+
 fn relation_api(s: &AppState, collection: &str, field: &str) -> Result<Json_, ApiError> {
-    let schema = s.schema.current();
+    relation_in(&s.schema.current(), collection, field)
+}
+
+fn relation_in(schema: &Schema, collection: &str, field: &str) -> Result<Json_, ApiError> {
     let r = schema
         .relation(collection, field)
         .ok_or_else(|| SchemaError::RelationNotFound {
@@ -218,8 +263,12 @@ fn data(v: Json_) -> Json<Json_> {
     Json(json!({ "data": v }))
 }
 
-async fn list_collections(State(s): State<Arc<AppState>>, _: Admin) -> Data {
-    let schema = s.schema.current();
+async fn list_collections(
+    State(s): State<Arc<AppState>>,
+    Caller(caller): Caller,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+) -> Data {
+    let schema = visible(&s, &caller, peer).await?;
     Ok(data(
         schema.collections.values().map(|c| c.to_api()).collect(),
     ))
@@ -227,14 +276,22 @@ async fn list_collections(State(s): State<Arc<AppState>>, _: Admin) -> Data {
 
 async fn read_collection(
     State(s): State<Arc<AppState>>,
-    _: Admin,
+    Caller(caller): Caller,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(name): Path<String>,
 ) -> Data {
-    Ok(data(collection_api(&s, &name)?))
+    Ok(data(collection_in(
+        &*visible(&s, &caller, peer).await?,
+        &name,
+    )?))
 }
 
-async fn list_all_fields(State(s): State<Arc<AppState>>, _: Admin) -> Data {
-    let schema = s.schema.current();
+async fn list_all_fields(
+    State(s): State<Arc<AppState>>,
+    Caller(caller): Caller,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+) -> Data {
+    let schema = visible(&s, &caller, peer).await?;
     Ok(data(
         schema
             .collections
@@ -244,31 +301,42 @@ async fn list_all_fields(State(s): State<Arc<AppState>>, _: Admin) -> Data {
     ))
 }
 
-async fn list_fields(State(s): State<Arc<AppState>>, _: Admin, Path(name): Path<String>) -> Data {
-    let schema = s.schema.current();
+async fn list_fields(
+    State(s): State<Arc<AppState>>,
+    Caller(caller): Caller,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(name): Path<String>,
+) -> Data {
+    let schema = visible(&s, &caller, peer).await?;
     let c = crate::schema::service::collection_of(&schema, &name)?;
     Ok(data(c.fields.values().map(|f| f.to_api()).collect()))
 }
 
 async fn read_field(
     State(s): State<Arc<AppState>>,
-    _: Admin,
+    Caller(caller): Caller,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path((c, f)): Path<(String, String)>,
 ) -> Data {
-    Ok(data(field_api(&s, &c, &f)?))
+    Ok(data(field_in(&*visible(&s, &caller, peer).await?, &c, &f)?))
 }
 
-async fn list_relations(State(s): State<Arc<AppState>>, _: Admin) -> Data {
-    let schema = s.schema.current();
+async fn list_relations(
+    State(s): State<Arc<AppState>>,
+    Caller(caller): Caller,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+) -> Data {
+    let schema = visible(&s, &caller, peer).await?;
     Ok(data(schema.relations.iter().map(|r| r.to_api()).collect()))
 }
 
 async fn list_collection_relations(
     State(s): State<Arc<AppState>>,
-    _: Admin,
+    Caller(caller): Caller,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(c): Path<String>,
 ) -> Data {
-    let schema = s.schema.current();
+    let schema = visible(&s, &caller, peer).await?;
     crate::schema::service::collection_of(&schema, &c)?;
     Ok(data(
         schema
@@ -282,8 +350,13 @@ async fn list_collection_relations(
 
 async fn read_relation(
     State(s): State<Arc<AppState>>,
-    _: Admin,
+    Caller(caller): Caller,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path((c, f)): Path<(String, String)>,
 ) -> Data {
-    Ok(data(relation_api(&s, &c, &f)?))
+    Ok(data(relation_in(
+        &*visible(&s, &caller, peer).await?,
+        &c,
+        &f,
+    )?))
 }

@@ -30,6 +30,9 @@ pub enum ItemsError {
     /// A filter handler refused the write.
     #[error(transparent)]
     Rejected(#[from] crate::events::Rejection),
+    /// Refused by the caller's permissions.
+    #[error(transparent)]
+    Access(#[from] crate::access::writes::AccessError),
     /// A missing item, answered like an unreadable one.
     #[error("forbidden")]
     Forbidden,

@@ -12,9 +12,11 @@
 
 use super::payload::{coerce, Mode, PayloadError, Row, Writer};
 use super::ItemsError;
+use crate::access::permissions::Action;
 use crate::db::{Db, Dialect, Sql, Tx, Value};
 use crate::events::Bus;
-use crate::query::compile::{AnyRelation, CompileError, Relation};
+use crate::query::compile::{compile_condition, AnyRelation, CompileError, Relation};
+use crate::query::Filter;
 use crate::schema::types::{pg_cast, pg_cast_for};
 use crate::schema::{Collection, Schema};
 use chrono::{DateTime, Utc};
@@ -31,6 +33,8 @@ pub struct WriteContext<'a> {
     /// Where the request came from, for the activity log.
     pub ip: Option<&'a str>,
     pub user_agent: Option<&'a str>,
+    /// A non-administrator's permissions; `None` writes anything.
+    pub access: Option<crate::access::writes::WriteAccess<'a>>,
 }
 
 /// How deep nested payloads may go (`MAX_RELATIONAL_DEPTH`'s default).
@@ -360,14 +364,29 @@ impl<'w> Session<'w> {
         if !payload.is_object() {
             return Err(PayloadError::NotAnObject.into());
         }
-        let payload = self
+        let mut payload = self
             .w
             .bus
             .filter(op, collection, payload, keys, self.w.user)
             .await?;
+        if let Some(access) = &self.w.access {
+            let action = if op == "create" {
+                Action::Create
+            } else {
+                Action::Update
+            };
+            let obj = payload.as_object_mut().ok_or(PayloadError::NotAnObject)?;
+            access.check_payload(collection, action, obj, keys)?;
+            if action == Action::Update {
+                self.check_reach(c, pk, keys, action).await?;
+            }
+        }
         let mut parts = self.split(c, payload.clone())?;
         self.stored_collections(c, keys, &mut parts).await?;
         self.resolve_to_one(&mut parts, depth).await?;
+        if self.w.access.is_some() {
+            self.refuse_admin_grants(&c.name, &parts.columns).await?;
+        }
         Ok((c, pk, payload, parts))
     }
 
@@ -451,6 +470,9 @@ impl<'w> Session<'w> {
                 .bus
                 .filter("delete", collection, payload.clone(), keys, self.w.user)
                 .await?;
+            if self.w.access.is_some() {
+                self.check_reach(c, pk, keys, Action::Delete).await?;
+            }
             let mut sql = self.tx.sql();
             sql.push("DELETE FROM ").ident(&c.name);
             where_keys(&mut sql, c, pk, keys);
@@ -459,6 +481,181 @@ impl<'w> Session<'w> {
                 .push(("delete", collection.to_string(), payload, keys.to_vec()));
             Ok(())
         })
+    }
+
+    /// For a non-administrator: no write may hand out administrator rights — linking a
+    /// policy with `admin_access`, or giving a user (or a role, as its parent) a role that
+    /// has one through its own policies or its ancestors'. Read in the write's own
+    /// transaction, so rows created earlier in the same request count.
+    async fn refuse_admin_grants(
+        &mut self,
+        collection: &str,
+        columns: &Map<String, Json>,
+    ) -> Result<(), ItemsError> {
+        let escalation = || {
+            ItemsError::from(crate::access::writes::AccessError::Escalation(
+                "You can't grant administrator access.".into(),
+            ))
+        };
+        let id = |k: &str| columns.get(k).and_then(Json::as_str).map(str::to_string);
+        match collection {
+            "rectus_access" => {
+                if let Some(policy) = id("policy") {
+                    if self.admin_policy(&policy).await? {
+                        return Err(escalation());
+                    }
+                }
+            }
+            "rectus_users" => {
+                if let Some(role) = id("role") {
+                    if self.admin_role(&role).await? {
+                        return Err(escalation());
+                    }
+                }
+            }
+            "rectus_roles" => {
+                if let Some(parent) = id("parent") {
+                    if self.admin_role(&parent).await? {
+                        return Err(escalation());
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    async fn admin_policy(&mut self, policy: &str) -> Result<bool, ItemsError> {
+        if uuid::Uuid::parse_str(policy).is_err() {
+            return Ok(false);
+        }
+        let mut sql = self.tx.sql();
+        sql.push("SELECT COUNT(*) AS n FROM ")
+            .ident("rectus_policies")
+            .push(" WHERE ")
+            .ident("id")
+            .push(" = ")
+            .bind_cast(policy, Some("uuid"))
+            .push(" AND ")
+            .ident("admin_access")
+            .push(" = ")
+            .bind(true);
+        Ok(count(self.tx.fetch_optional(&sql).await?) > 0)
+    }
+
+    /// Whether `role`, or one of its ancestors, has a policy with `admin_access`.
+    async fn admin_role(&mut self, role: &str) -> Result<bool, ItemsError> {
+        let mut next = Some(role.to_string());
+        let mut seen: Vec<String> = Vec::new();
+        while let Some(r) = next.take() {
+            if seen.contains(&r) || seen.len() > 64 || uuid::Uuid::parse_str(&r).is_err() {
+                break;
+            }
+            let mut sql = self.tx.sql();
+            sql.push("SELECT COUNT(*) AS n FROM ")
+                .ident("rectus_access")
+                .push(" a JOIN ")
+                .ident("rectus_policies")
+                .push(" p ON p.")
+                .ident("id")
+                .push(" = a.")
+                .ident("policy")
+                .push(" WHERE a.")
+                .ident("role")
+                .push(" = ")
+                .bind_cast(r.as_str(), Some("uuid"))
+                .push(" AND p.")
+                .ident("admin_access")
+                .push(" = ")
+                .bind(true);
+            if count(self.tx.fetch_optional(&sql).await?) > 0 {
+                return Ok(true);
+            }
+            let mut parent = self.tx.sql();
+            parent
+                .push("SELECT ")
+                .ident("parent")
+                .push(" AS parent FROM ")
+                .ident("rectus_roles")
+                .push(" WHERE ")
+                .ident("id")
+                .push(" = ")
+                .bind_cast(r.as_str(), Some("uuid"));
+            next = self
+                .tx
+                .fetch_optional(&parent)
+                .await?
+                .and_then(|row| row.get("parent").and_then(Json::as_str).map(str::to_string));
+            seen.push(r);
+        }
+        Ok(false)
+    }
+
+    /// For a non-administrator: every targeted key must be an item the action's
+    /// permission filters reach, else the whole write is `403` (a missing item answers
+    /// the same, so existence does not leak).
+    async fn check_reach(
+        &mut self,
+        c: &Collection,
+        pk: &str,
+        keys: &[Json],
+        action: Action,
+    ) -> Result<(), ItemsError> {
+        let Some(access) = &self.w.access else {
+            return Ok(());
+        };
+        let mut rules = access.row_rules(&c.name, action)?;
+        if let Some(guard) = access.guard_rows(&c.name) {
+            // The guard must hold on top of the permission rules.
+            let reach = match rules.take() {
+                None => guard,
+                Some(fs) => Filter::And(vec![guard, Filter::Or(fs)]),
+            };
+            rules = Some(vec![reach]);
+        }
+        let mut distinct: Vec<&Json> = Vec::new();
+        for k in keys {
+            key_value(c, pk, k)?;
+            if !distinct.iter().any(|x| same_key(x, k)) {
+                distinct.push(k);
+            }
+        }
+        if distinct.is_empty() {
+            return Ok(());
+        }
+        let mut sql = self.tx.sql();
+        sql.push("SELECT COUNT(*) AS n FROM ")
+            .ident(&c.name)
+            .push(" k");
+        where_keys(&mut sql, c, pk, keys);
+        if let Some(filters) = rules {
+            sql.push(" AND (");
+            if filters.is_empty() {
+                sql.push("1 = 0");
+            }
+            for (i, f) in filters.iter().enumerate() {
+                if i > 0 {
+                    sql.push(" OR ");
+                }
+                let p = compile_condition(self.w.schema, c, "k", f, self.now).unwrap_or_else(|e| {
+                    tracing::warn!(collection = %c.name, "a permission filter can't be applied ({e}); it matches no row");
+                    let mut never = self.tx.sql();
+                    never.push("1 = 0");
+                    never
+                });
+                sql.push("(").append(&p).push(")");
+            }
+            sql.push(")");
+        }
+        let row = self.tx.fetch_optional(&sql).await?.unwrap_or_default();
+        let n = row
+            .get("n")
+            .and_then(|v| v.as_i64().or_else(|| v.as_str()?.parse().ok()))
+            .unwrap_or(0);
+        if n as usize != distinct.len() {
+            return Err(ItemsError::Forbidden);
+        }
+        Ok(())
     }
 
     /// Writes a one-to-many field's value for the parent `key`.
@@ -653,6 +850,15 @@ impl<'w> Session<'w> {
         )
         .await
     }
+}
+
+/// `n` of a `SELECT COUNT(*) AS n` row.
+fn count(row: Option<crate::db::Row>) -> i64 {
+    row.and_then(|r| {
+        r.get("n")
+            .and_then(|v| v.as_i64().or_else(|| v.as_str()?.parse().ok()))
+    })
+    .unwrap_or(0)
 }
 
 /// Keys compare by value whatever their JSON type (`1` and `"1"`).

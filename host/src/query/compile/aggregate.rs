@@ -115,7 +115,7 @@ impl<'s> Compiler<'s> {
         if group_exprs.is_empty() {
             inner
                 .push("1 AS n FROM ")
-                .ident(&c.name)
+                .append(&self.source(c))
                 .push(" ")
                 .push(&alias)
                 .append(&where_);
@@ -130,7 +130,7 @@ impl<'s> Compiler<'s> {
                 .push(" OVER (ORDER BY ")
                 .push(&order)
                 .push(") AS n FROM ")
-                .ident(&c.name)
+                .append(&self.source(c))
                 .push(" ")
                 .push(&alias)
                 .append(&where_);

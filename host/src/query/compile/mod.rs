@@ -19,12 +19,14 @@
 //!
 //! Values are bound parameters (JSON keys included); identifiers come from the schema.
 
+mod access;
 mod aggregate;
 mod json;
 mod predicate;
 mod rows;
 mod select;
 
+pub use access::{compile_condition, ReadAccess, RowView};
 pub use rows::{compile_rows, RowsRead};
 pub use select::{Node, Output};
 
@@ -278,6 +280,8 @@ pub struct ReadOptions {
     pub max_depth: usize,
     /// The time `$NOW` stands for.
     pub now: DateTime<Utc>,
+    /// The caller's read permissions; `None` reads everything (administrators).
+    pub access: Option<std::sync::Arc<ReadAccess>>,
 }
 
 impl Default for ReadOptions {
@@ -286,6 +290,7 @@ impl Default for ReadOptions {
             default_limit: 100,
             max_depth: 10,
             now: Utc::now(),
+            access: None,
         }
     }
 }
@@ -297,15 +302,17 @@ pub struct Compiler<'s> {
     default_limit: i64,
     now: DateTime<Utc>,
     next_alias: usize,
+    /// The caller's read permissions (see `access.rs`).
+    access: Option<&'s ReadAccess>,
 }
 
 /// Compiles a list read of `collection`. The statement returns one row: `data` (the JSON
 /// array as text), and `total_count` / `filter_count` when `meta` asks for them.
-pub fn compile_read(
-    schema: &Schema,
+pub fn compile_read<'s>(
+    schema: &'s Schema,
     collection: &str,
     query: &Query,
-    opts: &ReadOptions,
+    opts: &'s ReadOptions,
 ) -> Result<Sql, CompileError> {
     let c = schema
         .collection(collection)
@@ -315,7 +322,7 @@ pub fn compile_read(
 }
 
 impl<'s> Compiler<'s> {
-    fn new(schema: &'s Schema, opts: &ReadOptions) -> Self {
+    fn new(schema: &'s Schema, opts: &'s ReadOptions) -> Self {
         Compiler {
             schema,
             dialect: schema.dialect,
@@ -323,6 +330,7 @@ impl<'s> Compiler<'s> {
             default_limit: opts.default_limit,
             now: opts.now,
             next_alias: 0,
+            access: opts.access.as_deref(),
         }
     }
 
@@ -331,6 +339,7 @@ impl<'s> Compiler<'s> {
         select::Resolver {
             schema: self.schema,
             max_depth: self.max_depth,
+            full: self.access.map(|a| &*a.full),
         }
         .resolve(c, query)
     }
@@ -373,15 +382,19 @@ impl<'s> Compiler<'s> {
         });
         out.push(" AS data");
         if query.meta.contains(&Meta::TotalCount) {
-            out.push(", (SELECT COUNT(*) FROM ")
-                .ident(&c.name)
-                .push(") AS total_count");
+            out.push(", (SELECT COUNT(*) FROM ").append(&self.source(c));
+            if self.access.is_some() {
+                // The caller's view is a derived table, which needs a name.
+                let a = self.alias();
+                out.push(" ").push(&a);
+            }
+            out.push(") AS total_count");
         }
         if query.meta.contains(&Meta::FilterCount) {
             let a = self.alias();
             let w = self.where_clause(c, &a, query)?;
             out.push(", (SELECT COUNT(*) FROM ")
-                .ident(&c.name)
+                .append(&self.source(c))
                 .push(" ")
                 .push(&a)
                 .append(&w)
@@ -409,7 +422,7 @@ impl<'s> Compiler<'s> {
             .push("SELECT ")
             .push(alias)
             .push(".* FROM ")
-            .ident(&c.name)
+            .append(&self.source(c))
             .push(" ")
             .push(alias);
         inner.append(&where_);
@@ -586,7 +599,7 @@ impl<'s> Compiler<'s> {
             out.push("(SELECT ")
                 .append(&inner)
                 .push(" FROM ")
-                .ident(&target.name)
+                .append(&self.source(target))
                 .push(" ")
                 .push(&a)
                 .push(" WHERE ")
@@ -618,11 +631,19 @@ impl<'s> Compiler<'s> {
                     out.push("(SELECT ")
                         .append(&inner)
                         .push(" FROM ")
-                        .ident(&related.name)
+                        .append(&self.source(related))
                         .push(" ")
                         .push(&a);
                     out.push(" WHERE ").push(&rel.join(d, alias, &a)).push(")");
                     Ok(out)
+                }
+                None if access::hidden_relation(self.access.map(|a| &*a.full), c, head)
+                    .is_some() =>
+                {
+                    Err(CompileError::collection_forbidden(
+                        &access::hidden_relation(self.access.map(|a| &*a.full), c, head)
+                            .unwrap_or_default(),
+                    ))
                 }
                 _ => Err(CompileError::Invalid(format!(
                     "Can't sort by \"{path}\": only many-to-one paths can be sorted on"
@@ -684,7 +705,7 @@ impl<'s> Compiler<'s> {
                 sub.push("SELECT ")
                     .append(&obj)
                     .push(" FROM ")
-                    .ident(&relation.related().name)
+                    .append(&self.source(relation.related()))
                     .push(" ")
                     .push(&a);
                 sub.push(" WHERE ").push(&relation.join(d, alias, &a));
@@ -750,7 +771,7 @@ impl<'s> Compiler<'s> {
                     .push(" THEN (SELECT ")
                     .append(&obj)
                     .push(" FROM ")
-                    .ident(&target.name)
+                    .append(&self.source(target))
                     .push(" ")
                     .push(&a)
                     .push(" WHERE ")
@@ -803,7 +824,7 @@ impl<'s> Compiler<'s> {
                     sub.push(" LIMIT 18446744073709551615 OFFSET ").bind(offset);
                 }
                 sub.push("), JSON_ARRAY()) FROM ")
-                    .ident(&child.name)
+                    .append(&self.source(child))
                     .push(" ")
                     .push(a)
                     .append(&where_);
@@ -818,7 +839,7 @@ impl<'s> Compiler<'s> {
                     .append(&order);
                 inner
                     .push(") AS n FROM ")
-                    .ident(&child.name)
+                    .append(&self.source(child))
                     .push(" ")
                     .push(a)
                     .append(&where_);
@@ -852,3 +873,6 @@ fn join_path(path: &str, key: &str) -> String {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod access_tests;

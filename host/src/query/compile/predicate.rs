@@ -182,6 +182,15 @@ impl<'s> Compiler<'s> {
                 out.push("NOT ").append(&exists);
                 Ok(out)
             }
+            (Condition::Related(_) | Condition::Some(_) | Condition::None(_), None)
+                if super::access::hidden_relation(self.access.map(|a| &*a.full), collection, key)
+                    .is_some() =>
+            {
+                Err(CompileError::collection_forbidden(
+                    &super::access::hidden_relation(self.access.map(|a| &*a.full), collection, key)
+                        .unwrap_or_default(),
+                ))
+            }
             (Condition::Some(_) | Condition::None(_), _) => Err(CompileError::Invalid(
                 "\"_some\" and \"_none\" can only be used with top level relational alias field".into(),
             )),
@@ -240,7 +249,7 @@ impl<'s> Compiler<'s> {
         out.push("EXISTS (SELECT 1 FROM (SELECT 1 AS one) ")
             .push(&a)
             .push("x LEFT JOIN ")
-            .ident(&target.name)
+            .append(&self.source(target))
             .push(" ")
             .push(&a)
             .push(" ON ")
@@ -271,7 +280,7 @@ impl<'s> Compiler<'s> {
             out.push("EXISTS (SELECT 1 FROM (SELECT 1 AS one) ")
                 .push(&a)
                 .push("x LEFT JOIN ")
-                .ident(&related.name)
+                .append(&self.source(related))
                 .push(" ")
                 .push(&a)
                 .push(" ON ")
@@ -279,7 +288,7 @@ impl<'s> Compiler<'s> {
                 .push(" WHERE ");
         } else {
             out.push("EXISTS (SELECT 1 FROM ")
-                .ident(&related.name)
+                .append(&self.source(related))
                 .push(" ")
                 .push(&a)
                 .push(" WHERE ");
@@ -296,7 +305,7 @@ impl<'s> Compiler<'s> {
         let a = self.alias();
         let mut out = Sql::new(d);
         out.push("(SELECT COUNT(*) FROM ")
-            .ident(&rel.related().name)
+            .append(&self.source(rel.related()))
             .push(" ")
             .push(&a)
             .push(" WHERE ");
@@ -387,6 +396,15 @@ impl<'s> Compiler<'s> {
             Op::Lte => cmp(&mut out, "<=", val(value)?),
             Op::Gt => cmp(&mut out, ">", val(value)?),
             Op::Gte => cmp(&mut out, ">=", val(value)?),
+            Op::In | Op::Nin if value.as_array().is_some_and(Vec::is_empty) => {
+                // An empty list (a `$CURRENT_ROLES` of a caller without a role): nothing
+                // is in it; every value is outside it (NULL still matches no negation).
+                if op == Op::In {
+                    out.push("1 = 0");
+                } else {
+                    out.append(expr).push(" IS NOT NULL");
+                }
+            }
             Op::In | Op::Nin => {
                 let items = value.as_array().expect("parser normalises lists");
                 out.append(compared)

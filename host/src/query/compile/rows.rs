@@ -23,11 +23,11 @@ pub struct RowsRead {
 
 /// Compiles a list read of `collection` into the rows shape. The query must not ask for
 /// `meta` or `aggregate` (those need [`super::compile_read`]).
-pub fn compile_rows(
-    schema: &Schema,
+pub fn compile_rows<'s>(
+    schema: &'s Schema,
     collection: &str,
     query: &Query,
-    opts: &ReadOptions,
+    opts: &'s ReadOptions,
 ) -> Result<RowsRead, CompileError> {
     debug_assert!(query.meta.is_empty() && query.aggregate.is_empty());
     let c = schema
@@ -118,9 +118,10 @@ impl<'s> Columns<'_, 's> {
                     node,
                 } => {
                     let a = self.compiler.alias();
+                    let source = self.compiler.source(relation.related());
                     self.joins
                         .push(" LEFT JOIN ")
-                        .ident(&relation.related().name)
+                        .append(&source)
                         .push(" ")
                         .push(&a)
                         .push(" ON ")

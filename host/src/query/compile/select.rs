@@ -90,6 +90,9 @@ impl Tree {
 pub struct Resolver<'s> {
     pub schema: &'s Schema,
     pub max_depth: usize,
+    /// With a caller's permissions, the unrestricted schema: a relation into a collection
+    /// the caller may not read is silently left out, as in Directus.
+    pub full: Option<&'s Schema>,
 }
 
 impl<'s> Resolver<'s> {
@@ -228,6 +231,8 @@ impl<'s> Resolver<'s> {
                     key: name.clone(),
                     relation: rel,
                 }),
+                (None, true)
+                    if super::access::hidden_relation(self.full, collection, name).is_some() => {}
                 (None, true) => {
                     return Err(CompileError::Invalid(format!(
                         "Field \"{name}\" in collection \"{}\" is not a relation",

@@ -20,7 +20,7 @@ fn column(name: &str, base: &str) -> RawColumn {
     }
 }
 
-fn schema(d: Dialect) -> Schema {
+pub(super) fn schema(d: Dialect) -> Schema {
     let table = |name: &str, cols: Vec<RawColumn>| RawTable {
         name: name.into(),
         columns: cols,
@@ -92,6 +92,7 @@ fn opts() -> ReadOptions {
         default_limit: 100,
         max_depth: 10,
         now: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+        access: None,
     }
 }
 
