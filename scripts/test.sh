@@ -29,6 +29,9 @@ cargo fmt --all --check
 step "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
+step "scripts/check-ts.sh (TypeScript declarations of the WIT interfaces)"
+scripts/check-ts.sh
+
 step "scripts/build-guests.sh (WASM components the tests load: REST, the probe)"
 scripts/build-guests.sh
 
