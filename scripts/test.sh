@@ -29,8 +29,20 @@ cargo fmt --all --check
 step "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
+step "scripts/check-ts.sh (TypeScript declarations of the WIT interfaces)"
+scripts/check-ts.sh
+
+step "scripts/build-guests.sh (WASM components the tests load: REST, the probe)"
+scripts/build-guests.sh
+
 threads=${TEST_THREADS:-4}
 step "cargo test --workspace -- --test-threads=$threads${*:+ $*}"
 cargo test --workspace -- --test-threads="$threads" "$@"
+
+# The REST module's black-box tests a second time, with REST served by its WebAssembly
+# component build (same source, through the SDK's component backend).
+rest_tests=(items_read:: items_write:: query_matrix:: m2m:: m2a:: system_collections:: relations:: read_shapes::)
+step "REST_MODULE=component cargo test -p rectus --test blackbox -- ${rest_tests[*]}"
+REST_MODULE=component cargo test -p rectus --test blackbox -- --test-threads="$threads" "${rest_tests[@]}"
 
 step "all checks passed"

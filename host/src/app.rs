@@ -4,6 +4,7 @@
 use crate::config::Config;
 use crate::db::Db;
 use crate::registry::Registry;
+use crate::runtime::wasm::{WasmRuntime, WasmSettings};
 use crate::schema::service::SchemaService;
 
 pub struct AppState {
@@ -27,4 +28,21 @@ pub struct AppState {
     pub mailer: crate::mail::Mailer,
     /// Identifies this process in `/server/health` (several hosts may share a database).
     pub service_id: String,
+    /// The WASM runtime, started the first time a component is loaded.
+    pub wasm: std::sync::OnceLock<Result<std::sync::Arc<WasmRuntime>, String>>,
+}
+
+impl AppState {
+    /// The WASM runtime (one engine per process), started on first use.
+    pub fn wasm(&self) -> Result<std::sync::Arc<WasmRuntime>, String> {
+        self.wasm
+            .get_or_init(|| {
+                WasmRuntime::new(WasmSettings {
+                    timeout: self.config.wasm_timeout,
+                    memory_mb: self.config.wasm_memory_mb,
+                    cache_path: self.config.wasm_cache_path.clone(),
+                })
+            })
+            .clone()
+    }
 }

@@ -273,6 +273,24 @@ pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_rectus")
 }
 
+/// Where servers started by the tests cache compiled WASM components.
+pub fn wasm_cache_dir() -> String {
+    format!("{}/wasm-cache", env!("CARGO_TARGET_TMPDIR"))
+}
+
+/// A guest component built by scripts/build-guests.sh (`target/guests/<name>.wasm`).
+pub fn guest_component(name: &str) -> std::path::PathBuf {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/guests")
+        .join(format!("{name}.wasm"));
+    assert!(
+        path.is_file(),
+        "{} is missing: run scripts/build-guests.sh first",
+        path.display()
+    );
+    path
+}
+
 impl Server {
     /// Starts against `db` with the admin bootstrapped (static token [`ADMIN_TOKEN`]).
     pub async fn start(db: &TestDb) -> Server {
@@ -314,6 +332,17 @@ impl Server {
             .stderr(stderr);
         for (k, v) in db.env() {
             cmd.env(k, v);
+        }
+        // Compiled components are cached across servers (keyed by content and engine).
+        cmd.env("EXTENSIONS_WASM_CACHE_PATH", wasm_cache_dir());
+        // REST_MODULE=component runs the whole suite against REST's component build.
+        if let Ok(mode) = std::env::var("REST_MODULE") {
+            cmd.env("REST_MODULE", mode);
+            cmd.env(
+                "REST_COMPONENT_PATH",
+                std::env::var("REST_COMPONENT_PATH")
+                    .unwrap_or_else(|_| guest_component("rectus_rest").display().to_string()),
+            );
         }
         for (k, v) in extra {
             cmd.env(k, v);

@@ -32,3 +32,8 @@ mod relations;
 mod server;
 mod snapshot;
 mod system_collections;
+mod wasm_endpoint;
+mod wasm_hook;
+mod wasm_js;
+mod wasm_operation;
+mod wasm_support;

@@ -111,6 +111,31 @@ pub async fn accountability_for_token(
     })
 }
 
+/// A user's role and admin flag by id (for guests acting for the writer of an event);
+/// an unknown or inactive user has neither.
+pub async fn user_access(db: &Db, user: &str) -> Result<(Option<String>, bool), DbError> {
+    let mut sql = db.sql();
+    sql.push("SELECT ")
+        .ident("role")
+        .push(", ")
+        .ident("status")
+        .push(" FROM ")
+        .ident("rectus_users")
+        .push(" WHERE ")
+        .ident("id")
+        .push(" = ")
+        .bind_cast(user, Some("uuid"));
+    let Some(row) = db.fetch_optional(&sql).await? else {
+        return Ok((None, false));
+    };
+    if row.get("status").and_then(|v| v.as_str()) != Some("active") {
+        return Ok((None, false));
+    }
+    let role = row.get("role").and_then(|v| v.as_str()).map(str::to_string);
+    let (admin, _) = global_access(db, user, role.as_deref()).await?;
+    Ok((role, admin))
+}
+
 /// `admin_access` / `app_access`: OR over the policies linked to the user or its role.
 pub async fn global_access(
     db: &Db,

@@ -127,8 +127,10 @@ pub async fn bootstrap(config: &Config, db: &Db) -> Result<(), CliError> {
     Ok(())
 }
 
-pub async fn start(config: Config) -> Result<(), CliError> {
-    let started = std::time::Instant::now();
+/// Everything a running host shares, ready to serve: database connected and migrated,
+/// schema loaded, modules registered with their stored state. (`start` adds the
+/// listener and the extensions; tests that drive the library use this directly.)
+pub async fn open(config: Config) -> Result<Arc<AppState>, CliError> {
     let db = connect(&config).await?;
     bootstrap(&config, &db).await?;
     let schema = SchemaService::load(db.clone(), config.db_exclude_tables.clone()).await?;
@@ -142,20 +144,18 @@ pub async fn start(config: Config) -> Result<(), CliError> {
             bytes.to_vec()
         }
     };
-    let addr = std::net::SocketAddr::new(config.host, config.port);
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| CliError::Other(format!("cannot listen on {addr}: {e}")))?;
-    let local = listener
-        .local_addr()
-        .map_err(|e| CliError::Other(e.to_string()))?;
-    let shown_host = if config.host.is_unspecified() {
-        "127.0.0.1".to_string()
-    } else {
-        config.host.to_string()
-    };
-    let collections = schema.current().collections.len();
-    let modules = crate::registry::Registry::builtin();
+    let mut modules = crate::registry::Registry::builtin();
+    let wasm = std::sync::OnceLock::new();
+    if let Some(path) = &config.rest_component {
+        // REST_MODULE=component: the same REST module, built as a component, serves
+        // /items & co. in place of the linked crate.
+        let (runtime, handler) = crate::extensions::wasm::rest_component(&config, path)
+            .await
+            .map_err(|e| CliError::Other(format!("REST_MODULE=component: {e}")))?;
+        modules.replace_handler("rest", crate::registry::Source::Wasm, handler);
+        let _ = wasm.set(Ok(runtime));
+        tracing::info!(path = %path.display(), "REST served by its WebAssembly component");
+    }
     modules.load_state(&db).await?;
     modules.add_builtin_operations();
     let mailer = crate::mail::Mailer::new(&config.email)
@@ -167,7 +167,7 @@ pub async fn start(config: Config) -> Result<(), CliError> {
         token_cache: Default::default(),
         access: Default::default(),
         config,
-        db: db.clone(),
+        db,
         schema,
         secret,
         events: crate::events::Bus::default(),
@@ -175,8 +175,29 @@ pub async fn start(config: Config) -> Result<(), CliError> {
         flows: Default::default(),
         mailer,
         service_id: uuid::Uuid::new_v4().to_string(),
+        wasm,
     });
     crate::flows::validate::register(&state);
+    Ok(state)
+}
+
+pub async fn start(config: Config) -> Result<(), CliError> {
+    let started = std::time::Instant::now();
+    let addr = std::net::SocketAddr::new(config.host, config.port);
+    let shown_host = if config.host.is_unspecified() {
+        "127.0.0.1".to_string()
+    } else {
+        config.host.to_string()
+    };
+    let state = open(config).await?;
+    let db = state.db.clone();
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| CliError::Other(format!("cannot listen on {addr}: {e}")))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| CliError::Other(e.to_string()))?;
+    let collections = state.schema.current().collections.len();
     crate::flows::Flows::start(&state).await;
     // Guest extensions from EXTENSIONS_PATH: loaded before the server answers, then
     // watched (the watcher and hook tasks live as long as the runtime).

@@ -51,6 +51,16 @@ pub struct Config {
     pub extensions_auto_reload: bool,
     /// `EXTENSIONS_RHAI_TIMEOUT_MS` (1000): wall-clock limit of one Rhai hook call.
     pub rhai_timeout: Duration,
+    /// `EXTENSIONS_WASM_TIMEOUT_MS` (1000): wall-clock limit of one WASM component call.
+    pub wasm_timeout: Duration,
+    /// `EXTENSIONS_WASM_MEMORY_MB` (64): linear memory one WASM component call may use.
+    pub wasm_memory_mb: u64,
+    /// `EXTENSIONS_WASM_CACHE_PATH` (`.rectus-cache/wasm`): compiled components, keyed
+    /// by the component's hash and the engine, so restarts and reloads don't recompile.
+    pub wasm_cache_path: PathBuf,
+    /// `REST_MODULE` (`linked`): `component` serves `/items` & co. from the REST module
+    /// built as a WebAssembly component (`REST_COMPONENT_PATH`) instead of the linked crate.
+    pub rest_component: Option<PathBuf>,
     pub access_token_ttl: Duration,
     /// `REFRESH_TOKEN_TTL` (7d): refresh tokens and their cookie.
     pub refresh_token_ttl: Duration,
@@ -322,6 +332,30 @@ impl Config {
                 "must be at least 1",
             ));
         }
+        let wasm_timeout_ms = parse_num(vars, "EXTENSIONS_WASM_TIMEOUT_MS", 1000u64)?;
+        if wasm_timeout_ms == 0 {
+            return Err(invalid(
+                "EXTENSIONS_WASM_TIMEOUT_MS",
+                "0",
+                "must be at least 1",
+            ));
+        }
+        let wasm_memory_mb = parse_num(vars, "EXTENSIONS_WASM_MEMORY_MB", 64u64)?;
+        if !(1..=4096).contains(&wasm_memory_mb) {
+            return Err(invalid(
+                "EXTENSIONS_WASM_MEMORY_MB",
+                &wasm_memory_mb.to_string(),
+                "must be between 1 and 4096",
+            ));
+        }
+        let rest_component = match vars.get("REST_MODULE") {
+            None | Some("linked") => None,
+            Some("component") => Some(PathBuf::from(
+                vars.get("REST_COMPONENT_PATH")
+                    .unwrap_or("./target/guests/rectus_rest.wasm"),
+            )),
+            Some(v) => return Err(invalid("REST_MODULE", v, "must be linked or component")),
+        };
         let secret = vars.get("SECRET").map(str::to_string);
         Ok(Config {
             db,
@@ -337,6 +371,13 @@ impl Config {
             extensions_path: PathBuf::from(vars.get("EXTENSIONS_PATH").unwrap_or("./extensions")),
             extensions_auto_reload,
             rhai_timeout: Duration::from_millis(rhai_timeout_ms),
+            wasm_timeout: Duration::from_millis(wasm_timeout_ms),
+            wasm_memory_mb,
+            wasm_cache_path: PathBuf::from(
+                vars.get("EXTENSIONS_WASM_CACHE_PATH")
+                    .unwrap_or(".rectus-cache/wasm"),
+            ),
+            rest_component,
             access_token_ttl,
             refresh_token_ttl,
             session_cookie_ttl,
@@ -492,6 +533,10 @@ mod tests {
             ("EXTENSIONS_AUTO_RELOAD", "maybe"),
             ("EXTENSIONS_RHAI_TIMEOUT_MS", "0"),
             ("EXTENSIONS_RHAI_TIMEOUT_MS", "soon"),
+            ("EXTENSIONS_WASM_TIMEOUT_MS", "0"),
+            ("EXTENSIONS_WASM_MEMORY_MB", "0"),
+            ("EXTENSIONS_WASM_MEMORY_MB", "lots"),
+            ("REST_MODULE", "remote"),
         ] {
             let err = Config::from_vars(&Vars::from_pairs([(name, value)])).unwrap_err();
             assert!(err.to_string().starts_with(name), "{err}");

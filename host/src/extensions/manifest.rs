@@ -6,10 +6,10 @@
 //! name = "Reject negative orders"
 //! version = "1.0.0"
 //! kinds = ["hook"]
-//! source = "rhai"          # "builtin" folders are the host's own modules: skipped
-//! entry = "hook.rhai"      # relative to the folder
+//! source = "rhai"          # rhai | wasm; "builtin" folders are the host's own modules
+//! entry = "hook.rhai"      # relative to the folder (a .wasm component for wasm)
 //! sdk = "0.1.0"
-//! capabilities = ["log"]   # log | items:read:<collection> | items:write:<collection>
+//! capabilities = ["log"]   # asked for; an admin grants (runtime::capabilities)
 //! ```
 
 use serde::Deserialize;
@@ -38,6 +38,8 @@ pub enum Source {
     /// A module linked into the host; its folder is documentation, not something to load.
     Builtin,
     Rhai,
+    /// A WebAssembly component built against `wit/`.
+    Wasm,
 }
 
 /// A checked manifest.
@@ -77,13 +79,8 @@ fn valid_id(id: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
-fn valid_capability(c: &str) -> bool {
-    if c == "log" {
-        return true;
-    }
-    let parts: Vec<&str> = c.split(':').collect();
-    matches!(parts.as_slice(), ["items", "read" | "write", collection] if !collection.is_empty())
-}
+/// Kinds the WASM runtime loads (the others are WIT worlds without a host side yet).
+const WASM_KINDS: &[&str] = &["endpoint", "hook", "operation"];
 
 /// Parses and checks `text`; `folder` is where relative paths point, for the entry check.
 pub fn parse(text: &str, folder: &Path) -> Result<Manifest, Invalid> {
@@ -105,12 +102,17 @@ pub fn parse(text: &str, folder: &Path) -> Result<Manifest, Invalid> {
     let source = match required(raw.source, "source", &id)?.as_str() {
         "builtin" => Source::Builtin,
         "rhai" => Source::Rhai,
-        "wasm" | "native" => {
+        "wasm" => Source::Wasm,
+        "native" => {
             return Err(fail(
-                "source \"wasm\"/\"native\" is not supported by this host yet".into(),
+                "source \"native\" is not supported by this host yet".into(),
             ))
         }
-        other => return Err(fail(format!("unknown source \"{other}\" (expected rhai)"))),
+        other => {
+            return Err(fail(format!(
+                "unknown source \"{other}\" (expected rhai or wasm)"
+            )))
+        }
     };
     let name = required(raw.name, "name", &id)?;
     let version = required(raw.version, "version", &id)?;
@@ -132,22 +134,28 @@ pub fn parse(text: &str, folder: &Path) -> Result<Manifest, Invalid> {
                 KINDS.join(", ")
             )));
         }
-        if source == Source::Rhai && kind != "hook" {
+        if source == Source::Rhai && kind != "hook" && kind != "operation" {
             return Err(fail(format!(
-                "kind \"{kind}\" is not supported for Rhai scripts yet (only hook)"
+                "kind \"{kind}\" is not supported for Rhai scripts yet (hook, operation)"
+            )));
+        }
+        if source == Source::Wasm && !WASM_KINDS.contains(&kind.as_str()) {
+            return Err(fail(format!(
+                "kind \"{kind}\" is not supported for WASM components yet ({})",
+                WASM_KINDS.join(", ")
             )));
         }
     }
     for c in &raw.capabilities {
-        if !valid_capability(c) {
+        if !crate::runtime::capabilities::is_valid(c) {
             return Err(fail(format!(
-                "unknown capability \"{c}\" (expected log, items:read:<collection> or items:write:<collection>)"
+                "unknown capability \"{c}\" (expected log, cache, items:read:<collection>, items:write:<collection>, http:<host> or env:<KEY>)"
             )));
         }
     }
     let entry = match source {
         Source::Builtin => None,
-        Source::Rhai => {
+        Source::Rhai | Source::Wasm => {
             let entry = required(raw.entry, "entry", &id)?;
             let path = Path::new(&entry);
             // The entry must stay inside the folder: no absolute paths, no `..`.
@@ -223,6 +231,11 @@ capabilities = ["log", "items:read:orders"]
             (
                 GOOD.replace("[\"hook\"]", "[\"endpoint\"]"),
                 "not supported for Rhai",
+            ),
+            (
+                GOOD.replace("[\"hook\"]", "[\"storage\"]")
+                    .replace("\"rhai\"", "\"wasm\""),
+                "not supported for WASM",
             ),
             (GOOD.replace("hook.rhai", "missing.rhai"), "is missing"),
             (

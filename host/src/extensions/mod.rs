@@ -18,10 +18,12 @@
 //! touch: what guests do (the runtimes), the events' meaning (the bus, the items service).
 
 pub mod manifest;
+pub mod wasm;
 
 use crate::app::AppState;
 use crate::events::{ActionEvent, FilterHandler, Rejection};
 use crate::registry::{Guest, Source as ModuleSource};
+use crate::runtime::host_api::GuestHost;
 use crate::runtime::{self, ActionFn, Limits};
 use manifest::{Manifest, Source};
 use std::collections::hash_map::DefaultHasher;
@@ -32,6 +34,43 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::sync::Mutex;
+
+/// First path segments the host serves itself: no guest endpoint can be mounted there.
+const RESERVED_MOUNTS: &[&str] = &[
+    "items",
+    "users",
+    "roles",
+    "policies",
+    "permissions",
+    "access",
+    "activity",
+    "revisions",
+    "server",
+    "auth",
+    "extensions",
+    "schema",
+    "collections",
+    "fields",
+    "relations",
+    "graphql",
+    "flows",
+    "operations",
+    "files",
+    "assets",
+    "folders",
+    "settings",
+    "utils",
+    "presets",
+    "webhooks",
+    "dashboards",
+    "panels",
+    "notifications",
+    "shares",
+    "translations",
+    "versions",
+    "comments",
+    "specs",
+];
 
 /// Quiet time after the last change in the folder before it is scanned again: copying a
 /// folder in is many events, and one scan should see the whole folder.
@@ -50,6 +89,8 @@ struct Loaded {
     owner: String,
     /// Failed folders are tried again at every scan (the id they clashed with may be gone).
     failed: bool,
+    /// The id it was loaded under (its endpoint mount and operations' module).
+    id: Option<String>,
 }
 
 /// The extension host: the loaded folders and the action hooks.
@@ -67,7 +108,8 @@ enum Found {
     Skip,
     Guest {
         manifest: Manifest,
-        script: String,
+        /// The entry file's bytes (a script or a component).
+        entry: Vec<u8>,
     },
     Broken {
         id: Option<String>,
@@ -109,10 +151,18 @@ fn inspect(dir: &Path) -> (Found, u64) {
         return (Found::Skip, 0);
     }
     let entry = manifest.entry.as_deref().unwrap_or_default();
-    match std::fs::read_to_string(dir.join(entry)) {
-        Ok(script) => {
-            let fp = fingerprint(&[&text, &script]);
-            (Found::Guest { manifest, script }, fp)
+    match std::fs::read(dir.join(entry)) {
+        Ok(bytes) => {
+            let mut h = DefaultHasher::new();
+            text.hash(&mut h);
+            bytes.hash(&mut h);
+            (
+                Found::Guest {
+                    manifest,
+                    entry: bytes,
+                },
+                h.finish(),
+            )
         }
         Err(e) => (
             Found::Broken {
@@ -194,7 +244,7 @@ impl Extensions {
             .collect();
         for folder in gone {
             if let Some(old) = loaded.remove(&folder) {
-                self.unload(&folder, &old.owner);
+                self.unload(&folder, &old.owner, old.id.as_deref());
                 tracing::info!(folder, "extension removed");
             }
         }
@@ -204,11 +254,13 @@ impl Extensions {
                 continue;
             }
             let old_owner = previous.map(|p| p.owner.clone());
+            let old_id = previous.and_then(|p| p.id.clone());
             let owner = format!("ext:{folder}#{fp:x}");
+            let mut id = None;
             let failed = match found {
                 Found::Skip => continue,
-                Found::Guest { manifest, script } => {
-                    match self.load(&folder, &owner, &manifest, &script).await {
+                Found::Guest { manifest, entry } => {
+                    match self.load(&folder, &owner, &manifest, entry).await {
                         Ok(()) => {
                             tracing::info!(
                                 folder,
@@ -216,6 +268,7 @@ impl Extensions {
                                 version = manifest.version,
                                 "extension loaded"
                             );
+                            id = Some(manifest.id.clone());
                             false
                         }
                         Err(reason) => {
@@ -232,12 +285,16 @@ impl Extensions {
             if let Some(old) = old_owner.filter(|o| *o != owner) {
                 self.unload_hooks(&old);
             }
+            if let Some(old_id) = old_id.filter(|old| id.as_ref() != Some(old)) {
+                self.unload_parts(&old_id);
+            }
             loaded.insert(
                 folder,
                 Loaded {
                     fingerprint: fp,
                     owner,
                     failed,
+                    id,
                 },
             );
         }
@@ -249,7 +306,7 @@ impl Extensions {
         folder: &str,
         owner: &str,
         manifest: &Manifest,
-        script: &str,
+        entry: Vec<u8>,
     ) -> Result<(), String> {
         if let Some(other) = self.state.modules.id_taken(&manifest.id, folder) {
             return Err(format!(
@@ -257,23 +314,147 @@ impl Extensions {
                 manifest.id
             ));
         }
-        let hooks = {
-            let (id, script, caps, limits) = (
+        if manifest.kinds.iter().any(|k| k == "endpoint")
+            && RESERVED_MOUNTS.contains(&manifest.id.as_str())
+        {
+            return Err(format!(
+                "the id \"{}\" is a path the host serves itself; an endpoint can't be mounted there",
+                manifest.id
+            ));
+        }
+        match manifest.source {
+            Source::Wasm => self.load_wasm(folder, owner, manifest, entry).await,
+            Source::Rhai | Source::Builtin => {
+                let script = String::from_utf8(entry)
+                    .map_err(|_| "the script is not valid UTF-8 text".to_string())?;
+                self.load_rhai(folder, owner, manifest, script).await
+            }
+        }
+    }
+
+    async fn load_rhai(
+        &self,
+        folder: &str,
+        owner: &str,
+        manifest: &Manifest,
+        script: String,
+    ) -> Result<(), String> {
+        let registered = guest(folder, manifest, None);
+        // Handlers reach items as the writer of their event (operations as the flow's
+        // caller), within the guest's grants.
+        let factory: runtime::rhai::HostFactory = {
+            let (state, id, grants) = (
+                self.state.clone(),
                 manifest.id.clone(),
-                script.to_string(),
+                registered.grants.clone(),
+            );
+            let (handle, cache) = (tokio::runtime::Handle::current(), Arc::default());
+            Arc::new(move |ctx| {
+                GuestHost::new(
+                    state.clone(),
+                    ctx,
+                    id.clone(),
+                    grants.clone(),
+                    Arc::clone(&cache),
+                    handle.clone(),
+                )
+            })
+        };
+        let hooks = {
+            let (id, caps, limits) = (
+                manifest.id.clone(),
                 manifest.capabilities.clone(),
                 self.limits,
             );
-            tokio::task::spawn_blocking(move || runtime::rhai::load(&id, &script, &caps, limits))
-                .await
-                .map_err(|e| format!("the script could not be loaded: {e}"))??
+            tokio::task::spawn_blocking(move || {
+                runtime::rhai::load(&id, &script, &caps, limits, Some(factory))
+            })
+            .await
+            .map_err(|e| format!("the script could not be loaded: {e}"))??
         };
         let guest = self
             .state
             .modules
-            .put_guest(&self.state.db, guest(folder, manifest, None))
+            .put_guest(&self.state.db, registered)
             .await
             .map_err(|e| format!("could not read the module's state: {e}"))?;
+        let modules = &self.state.modules;
+        modules.remove_operations_of(&manifest.id);
+        for (info, run) in hooks.operations.clone() {
+            modules.put_operation(
+                &manifest.id,
+                guest.enabled.clone(),
+                Arc::new(ScriptOperation { info, run }),
+            );
+        }
+        self.register_hooks(owner, &guest, hooks);
+        Ok(())
+    }
+
+    /// A component: compiled (or loaded from the compile cache) and linked, then its
+    /// endpoint, hooks and operation registered.
+    async fn load_wasm(
+        &self,
+        folder: &str,
+        owner: &str,
+        manifest: &Manifest,
+        entry: Vec<u8>,
+    ) -> Result<(), String> {
+        let runtime = self.state.wasm()?;
+        let handle = tokio::runtime::Handle::current();
+        let registered = guest(folder, manifest, None);
+        let (component, hooks, operation) = {
+            let (state, id, kinds, grants) = (
+                self.state.clone(),
+                manifest.id.clone(),
+                manifest.kinds.clone(),
+                registered.grants.clone(),
+            );
+            tokio::task::spawn_blocking(move || {
+                let component = Arc::new(runtime.load(&id, &entry, &kinds)?);
+                let g = wasm::Guest {
+                    runtime,
+                    component,
+                    grants,
+                    id,
+                };
+                let hooks = if kinds.iter().any(|k| k == "hook") {
+                    g.hooks(&state, &handle)?
+                } else {
+                    crate::runtime::Hooks::default()
+                };
+                let operation = if kinds.iter().any(|k| k == "operation") {
+                    Some(g.operation(&state, &handle)?)
+                } else {
+                    None
+                };
+                Ok::<_, String>((g, hooks, operation))
+            })
+            .await
+            .map_err(|e| format!("the component could not be loaded: {e}"))??
+        };
+        let guest = self
+            .state
+            .modules
+            .put_guest(&self.state.db, registered)
+            .await
+            .map_err(|e| format!("could not read the module's state: {e}"))?;
+        let modules = &self.state.modules;
+        modules.remove_operations_of(&manifest.id);
+        if let Some(op) = operation {
+            modules.put_operation(&manifest.id, guest.enabled.clone(), Arc::new(op));
+        }
+        if manifest.kinds.iter().any(|k| k == "endpoint") {
+            modules.put_guest_endpoint(&manifest.id, guest.enabled.clone(), component.endpoint());
+        } else {
+            modules.remove_guest_endpoint(&manifest.id);
+        }
+        self.register_hooks(owner, &guest, hooks);
+        Ok(())
+    }
+
+    /// Filter hooks on the bus under `owner`, action hooks in the table.
+    fn register_hooks(&self, owner: &str, guest: &Guest, hooks: runtime::Hooks) {
         for (event, run) in hooks.filters {
             let enabled = guest.enabled.clone();
             let handler: FilterHandler = Arc::new(move |e| {
@@ -302,7 +483,6 @@ impl Extensions {
                 run,
             });
         }
-        Ok(())
     }
 
     /// Lists a folder that did not load, with its reason.
@@ -323,6 +503,7 @@ impl Extensions {
                 source: ModuleSource::Rhai,
                 version: String::new(),
                 capabilities: Vec::new(),
+                grants: Default::default(),
                 error: Some(reason),
                 enabled: Arc::new(AtomicBool::new(false)),
             },
@@ -342,8 +523,17 @@ impl Extensions {
             .retain(|a| a.owner != owner);
     }
 
-    fn unload(&self, folder: &str, owner: &str) {
+    /// What a guest registered under its id: its endpoint and operations.
+    fn unload_parts(&self, id: &str) {
+        self.state.modules.remove_guest_endpoint(id);
+        self.state.modules.remove_operations_of(id);
+    }
+
+    fn unload(&self, folder: &str, owner: &str, id: Option<&str>) {
         self.unload_hooks(owner);
+        if let Some(id) = id {
+            self.unload_parts(id);
+        }
         self.state.modules.remove_guest(folder);
     }
 
@@ -422,6 +612,39 @@ impl Extensions {
     }
 }
 
+/// A Rhai script's operation, run on the blocking pool.
+struct ScriptOperation {
+    info: rectus_sdk::OperationInfo,
+    run: runtime::OperationFn,
+}
+
+impl crate::registry::operations::OperationRunner for ScriptOperation {
+    fn info(&self) -> &rectus_sdk::OperationInfo {
+        &self.info
+    }
+
+    fn run(
+        &self,
+        _state: Arc<AppState>,
+        ctx: rectus_sdk::Context,
+        options: serde_json::Value,
+        data: serde_json::Value,
+    ) -> crate::registry::operations::RunFuture {
+        let run = self.run.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || run(ctx, options, data))
+                .await
+                .unwrap_or_else(|e| {
+                    Err(rectus_sdk::HostError::new(
+                        500,
+                        "INTERNAL_SERVER_ERROR",
+                        format!("An extension's operation failed: {e}"),
+                    ))
+                })
+        })
+    }
+}
+
 fn guest(folder: &str, m: &Manifest, error: Option<String>) -> Guest {
     Guest {
         id: m.id.clone(),
@@ -429,9 +652,11 @@ fn guest(folder: &str, m: &Manifest, error: Option<String>) -> Guest {
         kinds: m.kinds.clone(),
         source: match m.source {
             Source::Rhai | Source::Builtin => ModuleSource::Rhai,
+            Source::Wasm => ModuleSource::Wasm,
         },
         version: m.version.clone(),
         capabilities: m.capabilities.clone(),
+        grants: Default::default(),
         error,
         enabled: Arc::new(AtomicBool::new(false)),
     }

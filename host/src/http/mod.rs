@@ -44,7 +44,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(modules::routes(&state.modules.mounts()))
         .merge(extensions::routes())
         .merge(schema_snapshot_routes::routes())
-        .fallback(not_found)
+        // Guests' endpoints (`/<extension-id>/…`) come and go at runtime: any path no
+        // route claims is offered to the registry, which answers 404 when nothing serves it.
+        .fallback(modules::dispatch)
         .method_not_allowed_fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn(log::log_requests))

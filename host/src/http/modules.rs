@@ -1,5 +1,6 @@
 //! Routes served by modules: the request is handed to the enabled module mounted at its
-//! first path segment (`/items/…` → REST). A disabled module's routes are not found.
+//! first path segment (`/items/…` → REST, `/<extension-id>/…` → a guest's endpoint). A
+//! disabled module's routes are not found.
 
 use super::error::ApiError;
 use super::extract::Caller;
@@ -26,7 +27,7 @@ pub fn routes(mounts: &[&'static str]) -> Router<Arc<AppState>> {
 
 // An axum handler takes each extractor as an argument; grouping them would only hide them.
 #[allow(clippy::too_many_arguments)]
-async fn dispatch(
+pub(super) async fn dispatch(
     State(state): State<Arc<AppState>>,
     method: Method,
     OriginalUri(uri): OriginalUri,

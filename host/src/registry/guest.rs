@@ -8,6 +8,7 @@
 
 use super::{Registry, Source};
 use crate::db::{Db, DbError};
+use crate::runtime::capabilities::Grants;
 use serde_json::{json, Value as Json};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -22,6 +23,8 @@ pub struct Guest {
     pub source: Source,
     pub version: String,
     pub capabilities: Vec<String>,
+    /// What an admin granted of `capabilities` (stored in `rectus_extension_grants`).
+    pub grants: Grants,
     /// Why the folder did not load; such a guest runs nothing.
     pub error: Option<String>,
     pub enabled: Arc<AtomicBool>,
@@ -38,7 +41,7 @@ impl Guest {
         json!({
             "id": self.id,
             "bundle": null,
-            "meta": {"id": self.id, "enabled": self.enabled(), "folder": self.folder, "source": source, "bundle": null},
+            "meta": {"id": self.id, "enabled": self.enabled(), "folder": self.folder, "source": source, "bundle": null, "granted": self.grants.list()},
             "schema": {
                 "name": self.id,
                 "version": self.version,
@@ -66,6 +69,9 @@ impl Registry {
             Some(_) => false,
         };
         guest.enabled.store(on, Ordering::Release);
+        if guest.error.is_none() {
+            guest.grants.set(self.stored_grants(db, &guest.id).await?);
+        }
         let mut guests = self.guests.write().expect("guest list lock");
         guests.retain(|g| g.folder != guest.folder);
         guests.push(guest.clone());

@@ -23,8 +23,9 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
-type BoxFuture = Pin<Box<dyn Future<Output = Response> + Send>>;
-type Handler = Arc<dyn Fn(Arc<AppState>, Context, Request) -> BoxFuture + Send + Sync>;
+pub type BoxFuture = Pin<Box<dyn Future<Output = Response> + Send>>;
+/// Serves one request routed to a module.
+pub type Handler = Arc<dyn Fn(Arc<AppState>, Context, Request) -> BoxFuture + Send + Sync>;
 type SocketFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 /// Serves one WebSocket of a module that takes them (GraphQL subscriptions).
 pub type SocketHandler =
@@ -36,6 +37,8 @@ pub enum Source {
     Builtin,
     /// A Rhai script from the extensions folder.
     Rhai,
+    /// A WebAssembly component from the extensions folder.
+    Wasm,
 }
 
 impl Source {
@@ -44,6 +47,7 @@ impl Source {
         match self {
             Source::Builtin => "builtin",
             Source::Rhai => "rhai",
+            Source::Wasm => "wasm",
         }
     }
 }
@@ -76,6 +80,8 @@ pub struct Registry {
     guests: RwLock<Vec<Guest>>,
     /// Flow operations by type, from every source (`operations.rs`).
     operations: RwLock<Vec<operations::RegisteredOperation>>,
+    /// Guests' endpoints by mount point (their id), with their enabled flag.
+    guest_endpoints: RwLock<Vec<(String, Arc<AtomicBool>, Handler)>>,
 }
 
 impl Registry {
@@ -168,15 +174,42 @@ impl Registry {
             .clone()
     }
 
-    /// The enabled module mounted at `mount`, ready to handle a request.
-    pub fn endpoint(
-        &self,
-        mount: &str,
-    ) -> Option<impl Fn(Arc<AppState>, Context, Request) -> BoxFuture + '_> {
-        let m = self
-            .modules
+    /// The enabled module mounted at `mount`, ready to handle a request: a built-in,
+    /// else a guest's endpoint.
+    pub fn endpoint(&self, mount: &str) -> Option<Handler> {
+        if let Some(m) = self.modules.iter().find(|m| m.mounts.contains(&mount)) {
+            return m.enabled().then(|| m.handler.clone());
+        }
+        self.guest_endpoints
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
             .iter()
-            .find(|m| m.mounts.contains(&mount) && m.enabled())?;
-        Some(move |state, ctx, req| (m.handler)(state, ctx, req))
+            .find(|(m, on, _)| m == mount && on.load(Ordering::Acquire))
+            .map(|(_, _, h)| h.clone())
+    }
+
+    /// Serves `/<mount>/…` with a guest's handler (replacing the one it had).
+    pub fn put_guest_endpoint(&self, mount: &str, enabled: Arc<AtomicBool>, handler: Handler) {
+        let mut all = self
+            .guest_endpoints
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        all.retain(|(m, _, _)| m != mount);
+        all.push((mount.to_string(), enabled, handler));
+    }
+
+    pub fn remove_guest_endpoint(&self, mount: &str) {
+        self.guest_endpoints
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(m, _, _)| m != mount);
+    }
+
+    /// Replaces a built-in module's handler (REST served by its component build).
+    pub fn replace_handler(&mut self, id: &str, source: Source, handler: Handler) {
+        if let Some(m) = self.modules.iter_mut().find(|m| m.id == id) {
+            m.handler = handler;
+            m.source = source;
+        }
     }
 }

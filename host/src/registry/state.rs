@@ -117,3 +117,62 @@ impl Module {
         })
     }
 }
+
+impl Registry {
+    /// What an admin granted to the guest `id` (empty when nothing was granted).
+    pub(super) async fn stored_grants(&self, db: &Db, id: &str) -> Result<Vec<String>, DbError> {
+        let t = &tables::EXTENSION_GRANTS;
+        let mut sql = db.sql();
+        sql.push("SELECT * FROM ")
+            .ident(t.name)
+            .push(" WHERE ")
+            .ident("extension")
+            .push(" = ")
+            .bind(id);
+        let Some(row) = db.fetch_all(&sql).await?.into_iter().next() else {
+            return Ok(Vec::new());
+        };
+        let row = meta::normalize_row(t, row);
+        let granted = match row.get("granted") {
+            Some(Json::String(text)) => serde_json::from_str(text).unwrap_or(Json::Null),
+            Some(v) => v.clone(),
+            None => Json::Null,
+        };
+        Ok(granted
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|c| c.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// Replaces what the loaded guest `id` is granted: stored first (one transaction),
+    /// then applied to its running calls. `None` when no loaded guest has that id.
+    pub async fn set_grants(
+        &self,
+        db: &Db,
+        id: &str,
+        granted: Vec<String>,
+    ) -> Result<Option<Json>, DbError> {
+        let Some(guest) = self
+            .guests()
+            .into_iter()
+            .find(|g| g.id == id && g.error.is_none())
+        else {
+            return Ok(None);
+        };
+        let t = &tables::EXTENSION_GRANTS;
+        let mut values = serde_json::Map::new();
+        values.insert("extension".into(), json!(id));
+        values.insert("granted".into(), json!(granted));
+        let mut tx = db.begin().await?;
+        tx.execute(&meta::delete(db.dialect(), t, &[("extension", id)]))
+            .await?;
+        tx.execute(&meta::insert(db.dialect(), t, &values)).await?;
+        tx.commit().await?;
+        guest.grants.set(granted);
+        Ok(Some(guest.to_api()))
+    }
+}

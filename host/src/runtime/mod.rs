@@ -8,7 +8,10 @@
 //! bus (the loader registers what a runtime hands back), async workers (every function
 //! here is CPU work the caller runs on the blocking pool).
 
+pub mod capabilities;
+pub mod host_api;
 pub mod rhai;
+pub mod wasm;
 
 use crate::events::{ActionEvent, FilterEvent, Rejection};
 use serde_json::Value as Json;
@@ -21,11 +24,18 @@ pub type FilterFn = Arc<dyn Fn(FilterEvent) -> Result<Json, Rejection> + Send + 
 /// A guest's action handler; an error is only logged. Blocking, like [`FilterFn`].
 pub type ActionFn = Arc<dyn Fn(ActionEvent) -> Result<(), String> + Send + Sync>;
 
-/// What a guest registered when it was loaded, by event name.
+/// A guest's flow operation: runs with the flow's caller, options and data chain.
+/// Blocking, like [`FilterFn`].
+pub type OperationFn = Arc<
+    dyn Fn(rectus_sdk::Context, Json, Json) -> Result<Json, rectus_sdk::HostError> + Send + Sync,
+>;
+
+/// What a guest registered when it was loaded, by event name (and its operations).
 #[derive(Default, Clone)]
 pub struct Hooks {
     pub filters: Vec<(String, FilterFn)>,
     pub actions: Vec<(String, ActionFn)>,
+    pub operations: Vec<(rectus_sdk::OperationInfo, OperationFn)>,
 }
 
 impl std::fmt::Debug for Hooks {

@@ -12,22 +12,32 @@
 //! });
 //! // Action: runs after commit; its errors are only logged.
 //! action("items.create", |meta| log(`new ${meta.collection}: ${meta.keys}`));
+//! // Flow operation (kind "operation"): options and the data chain in, a value out
+//! // (`throw` takes the reject path).
+//! operation("double", "Double", |options, data| data.n * 2);
 //! ```
 //!
 //! Handlers are closures or `Fn("name")` pointers to named functions. `meta` is a map:
 //! `event`, `collection`, `keys`, `user` (and `payload` for actions). `log(value)` needs
 //! the `log` capability in the manifest; `print`/`debug` go to the host's log too.
 //!
+//! Items, inside handlers, as the WIT `items` interface offers them to components (the
+//! same capability checks, under the writer's accountability): `items_read(collection,
+//! query_string)` → array, `items_read_one(collection, key)` → map, `items_create(collection,
+//! payload)` → keys, `items_update(collection, keys, data)` → keys, `items_delete(collection,
+//! keys)`. A refused or failing call throws the host's message.
+//!
 //! Sandbox: a fresh `Engine` per extension, with no file, module or time access, an
 //! operation budget, call-depth, expression-depth, string, array and map size limits, and
 //! a wall-clock deadline per call (checked from `on_progress`), so a looping or runaway
 //! script fails that one call with a clear error and the host keeps serving.
 
+use super::host_api::GuestHost;
 use super::{ActionFn, FilterFn, Hooks, Limits};
 use crate::events::{ActionEvent, FilterEvent, Rejection};
 use rhai::{Dynamic, Engine, EvalAltResult, FnPtr, Map};
 use serde_json::Value as Json;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -48,6 +58,104 @@ thread_local! {
     /// thread from start to end, so a thread-local lets one shared engine enforce a
     /// deadline per call.
     static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// Makes the host API of a handler call: given the caller (a flow's; for hooks the
+/// writer of the event), the host its items calls go through, within the extension's
+/// grants.
+pub type HostFactory = Arc<dyn Fn(rectus_sdk::Context) -> GuestHost + Send + Sync>;
+
+/// The host of a hook call: acts for the writer of the event.
+fn writer_host(make: &HostFactory, user: Option<String>) -> GuestHost {
+    make(super::wasm::event_context(user)).for_writer()
+}
+
+thread_local! {
+    /// The host of the handler call running on this thread (none while loading).
+    static HOST: RefCell<Option<GuestHost>> = const { RefCell::new(None) };
+}
+
+/// Sets this thread's host for the duration of `f`.
+fn with_host<T>(host: Option<GuestHost>, f: impl FnOnce() -> T) -> T {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            HOST.with(|h| h.borrow_mut().take());
+        }
+    }
+    HOST.with(|h| *h.borrow_mut() = host);
+    let _reset = Reset;
+    f()
+}
+
+type Call<T> = Result<T, Box<EvalAltResult>>;
+
+/// Runs `f` with the current handler's host; an error becomes the script's exception.
+fn host_call<T>(f: impl FnOnce(&GuestHost) -> Result<T, rectus_sdk::HostError>) -> Call<T> {
+    let host = HOST.with(|h| h.borrow().clone());
+    let Some(host) = host else {
+        return Err("items are available inside handlers only".into());
+    };
+    f(&host).map_err(|e| e.message.into())
+}
+
+fn to_json(value: Dynamic) -> Call<Json> {
+    rhai::serde::from_dynamic(&value)
+}
+
+fn to_dynamic(value: &Json) -> Call<Dynamic> {
+    rhai::serde::to_dynamic(value)
+}
+
+fn keys_of(keys: Dynamic) -> Call<Vec<Json>> {
+    match to_json(keys)? {
+        Json::Array(keys) => Ok(keys),
+        other => Ok(vec![other]),
+    }
+}
+
+fn register_items(engine: &mut Engine) {
+    use rectus_sdk::{QueryInput, Target};
+    engine.register_fn(
+        "items_read",
+        |collection: &str, query: &str| -> Call<Dynamic> {
+            let page = host_call(|h| h.read_items(collection, QueryInput::String(query.into())))?;
+            let rows: Json = serde_json::from_str(&page.data).map_err(|e| e.to_string())?;
+            to_dynamic(&rows)
+        },
+    );
+    engine.register_fn(
+        "items_read_one",
+        |collection: &str, key: Dynamic| -> Call<Dynamic> {
+            let key = key.to_string();
+            let item =
+                host_call(|h| h.read_item(collection, &key, QueryInput::String(String::new())))?;
+            to_dynamic(&serde_json::from_str(&item).map_err(|e| e.to_string())?)
+        },
+    );
+    engine.register_fn(
+        "items_create",
+        |collection: &str, payload: Dynamic| -> Call<Dynamic> {
+            let payload = to_json(payload)?;
+            let keys = host_call(|h| h.create_items(collection, payload))?;
+            to_dynamic(&Json::Array(keys))
+        },
+    );
+    engine.register_fn(
+        "items_update",
+        |collection: &str, keys: Dynamic, data: Dynamic| -> Call<Dynamic> {
+            let (keys, data) = (keys_of(keys)?, to_json(data)?);
+            let keys = host_call(|h| h.update_items(collection, Target::Keys(keys), data))?;
+            to_dynamic(&Json::Array(keys))
+        },
+    );
+    engine.register_fn(
+        "items_delete",
+        |collection: &str, keys: Dynamic| -> Call<()> {
+            let keys = keys_of(keys)?;
+            host_call(|h| h.delete_items(collection, Target::Keys(keys)))
+        },
+    );
 }
 
 /// Sets this thread's deadline for the duration of `f`.
@@ -97,6 +205,8 @@ fn describe(id: &str, limits: Limits, err: &EvalAltResult) -> String {
 struct Registered {
     filters: Vec<(String, FnPtr)>,
     actions: Vec<(String, FnPtr)>,
+    /// `operation(id, name, handler)`: flow operations.
+    operations: Vec<(String, String, FnPtr)>,
     sealed: bool,
 }
 
@@ -150,15 +260,32 @@ fn engine(id: &str, capabilities: &[String], registered: Arc<Mutex<Registered>>)
             move |value: Dynamic| tracing::info!(extension = %who, "{value}"),
         );
     }
+    register_items(&mut engine);
     let r = registered.clone();
     engine.register_fn(
         "filter",
         move |event: &str, handler: FnPtr| -> Registration { register(&r, event, handler, false) },
     );
-    let r = registered;
+    let r = registered.clone();
     engine.register_fn(
         "action",
         move |event: &str, handler: FnPtr| -> Registration { register(&r, event, handler, true) },
+    );
+    let r = registered;
+    engine.register_fn(
+        "operation",
+        move |id: &str, name: &str, handler: FnPtr| -> Registration {
+            let mut r = r.lock().expect("registrations");
+            if r.sealed {
+                return Err("operation() can only be called from the script's top level".into());
+            }
+            if id.is_empty() {
+                return Err("an operation needs an id".into());
+            }
+            r.operations
+                .push((id.to_string(), name.to_string(), handler));
+            Ok(())
+        },
     );
     engine
 }
@@ -187,6 +314,7 @@ pub fn load(
     source: &str,
     capabilities: &[String],
     limits: Limits,
+    host: Option<HostFactory>,
 ) -> Result<Hooks, String> {
     let registered = Arc::new(Mutex::new(Registered::default()));
     let engine = engine(id, capabilities, registered.clone());
@@ -205,6 +333,7 @@ pub fn load(
         Registered {
             filters: std::mem::take(&mut r.filters),
             actions: std::mem::take(&mut r.actions),
+            operations: std::mem::take(&mut r.operations),
             sealed: true,
         }
     };
@@ -220,14 +349,16 @@ pub fn load(
     let id: Arc<str> = Arc::from(id);
     let mut hooks = Hooks::default();
     for (event, handler) in registered.filters {
-        let (engine, ast, id) = (engine.clone(), ast.clone(), id.clone());
+        let (engine, ast, id, host) = (engine.clone(), ast.clone(), id.clone(), host.clone());
         let f: FilterFn = Arc::new(move |e: FilterEvent| {
+            let host = host.as_ref().map(|make| writer_host(make, e.user.clone()));
             let reject = Rejection::new;
             let payload = rhai::serde::to_dynamic(&e.payload).map_err(|x| reject(x.to_string()))?;
             let meta = meta(&e.name, &e.collection, &e.keys, e.user.as_deref());
-            let out: Dynamic =
+            let out: Dynamic = with_host(host, || {
                 with_deadline(limits, || handler.call(&engine, &ast, (payload, meta)))
-                    .map_err(|err| reject(describe(&id, limits, &err)))?;
+            })
+            .map_err(|err| reject(describe(&id, limits, &err)))?;
             if out.is_unit() {
                 return Ok(e.payload);
             }
@@ -246,18 +377,51 @@ pub fn load(
         hooks.filters.push((event, f));
     }
     for (event, handler) in registered.actions {
-        let (engine, ast, id) = (engine.clone(), ast.clone(), id.clone());
+        let (engine, ast, id, host) = (engine.clone(), ast.clone(), id.clone(), host.clone());
         let f: ActionFn = Arc::new(move |e: ActionEvent| {
+            let host = host.as_ref().map(|make| writer_host(make, e.user.clone()));
             let mut meta = meta(&e.name, &e.collection, &e.keys, e.user.as_deref());
             meta.insert(
                 "payload".into(),
                 rhai::serde::to_dynamic(&e.payload).unwrap_or(Dynamic::UNIT),
             );
-            with_deadline(limits, || handler.call::<Dynamic>(&engine, &ast, (meta,)))
-                .map(|_| ())
-                .map_err(|err| describe(&id, limits, &err))
+            with_host(host, || {
+                with_deadline(limits, || handler.call::<Dynamic>(&engine, &ast, (meta,)))
+            })
+            .map(|_| ())
+            .map_err(|err| describe(&id, limits, &err))
         });
         hooks.actions.push((event, f));
+    }
+    for (op_id, name, handler) in registered.operations {
+        let (engine, ast, id, host) = (engine.clone(), ast.clone(), id.clone(), host.clone());
+        let info = rectus_sdk::OperationInfo {
+            id: op_id,
+            name,
+            description: String::new(),
+            options: Json::Object(Default::default()),
+        };
+        let f: super::OperationFn = Arc::new(move |ctx, options, data| {
+            let failed =
+                |message: String| rectus_sdk::HostError::new(500, "INTERNAL_SERVER_ERROR", message);
+            let host = host.as_ref().map(|make| make(ctx));
+            let options = rhai::serde::to_dynamic(&options).map_err(|e| failed(e.to_string()))?;
+            let data = rhai::serde::to_dynamic(&data).map_err(|e| failed(e.to_string()))?;
+            let out: Dynamic = with_host(host, || {
+                with_deadline(limits, || handler.call(&engine, &ast, (options, data)))
+            })
+            .map_err(|err| match failure(&err) {
+                // A thrown message takes the operation's reject path as it is.
+                Failure::Thrown(m) => rectus_sdk::HostError::new(400, "FAILED_VALIDATION", m),
+                _ => failed(describe(&id, limits, &err)),
+            })?;
+            rhai::serde::from_dynamic(&out).map_err(|e| {
+                failed(format!(
+                    "Extension \"{id}\" returned a value that isn't JSON: {e}"
+                ))
+            })
+        });
+        hooks.operations.push((info, f));
     }
     Ok(hooks)
 }
@@ -344,6 +508,7 @@ mod tests {
             "#,
             &[],
             LIMITS,
+            None,
         )
         .unwrap();
         assert_eq!(hooks.filters.len(), 2);
@@ -371,6 +536,7 @@ mod tests {
             r#"filter("items.create", |p, m| { if p.spin { loop {} } p });"#,
             &[],
             LIMITS,
+            None,
         )
         .unwrap();
         let started = Instant::now();
@@ -382,14 +548,35 @@ mod tests {
 
     #[test]
     fn bad_scripts_do_not_load() {
-        let err = load("t", "filter(\"items.create\", |p, m| { p ", &[], LIMITS).unwrap_err();
+        let err = load(
+            "t",
+            "filter(\"items.create\", |p, m| { p ",
+            &[],
+            LIMITS,
+            None,
+        )
+        .unwrap_err();
         assert!(err.starts_with("syntax error"), "{err}");
-        let err = load("t", "loop {}", &[], LIMITS).unwrap_err();
+        let err = load("t", "loop {}", &[], LIMITS, None).unwrap_err();
         assert!(err.contains("timed out"), "{err}");
-        let err = load("t", r#"filter("items.upsert", |p, m| p);"#, &[], LIMITS).unwrap_err();
+        let err = load(
+            "t",
+            r#"filter("items.upsert", |p, m| p);"#,
+            &[],
+            LIMITS,
+            None,
+        )
+        .unwrap_err();
         assert!(err.contains("unknown event"), "{err}");
         // `log` is a capability: without it the function does not exist.
-        let hooks = load("t", r#"action("items.create", |m| log("x"));"#, &[], LIMITS).unwrap();
+        let hooks = load(
+            "t",
+            r#"action("items.create", |m| log("x"));"#,
+            &[],
+            LIMITS,
+            None,
+        )
+        .unwrap();
         let e = ActionEvent {
             name: "items.create".into(),
             collection: "orders".into(),
@@ -404,9 +591,32 @@ mod tests {
             r#"action("items.create", |m| log(m.keys[0]));"#,
             &["log".into()],
             LIMITS,
+            None,
         )
         .unwrap();
         assert!(hooks.actions[0].1(e).is_ok());
+    }
+
+    #[test]
+    fn operations_run_with_options_and_data() {
+        let hooks = load(
+            "t",
+            r#"operation("double", "Double", |options, data| {
+                if data.n < 0 { throw "negative"; }
+                #{ n: data.n * options.factor }
+            });"#,
+            &[],
+            LIMITS,
+            None,
+        )
+        .unwrap();
+        let (info, run) = &hooks.operations[0];
+        assert_eq!((info.id.as_str(), info.name.as_str()), ("double", "Double"));
+        let ctx = crate::runtime::wasm::event_context(None);
+        let out = run(ctx.clone(), json!({"factor": 3}), json!({"n": 2})).unwrap();
+        assert_eq!(out, json!({"n": 6}));
+        let e = run(ctx, json!({"factor": 3}), json!({"n": -1})).unwrap_err();
+        assert_eq!((e.status, e.message.as_str()), (400, "negative"));
     }
 
     #[test]
@@ -416,6 +626,7 @@ mod tests {
             r#"filter("items.create", |p, m| { filter("items.create", |p, m| p); p });"#,
             &[],
             LIMITS,
+            None,
         )
         .unwrap();
         let err = hooks.filters[0].1(event(json!({}))).unwrap_err();
@@ -429,6 +640,7 @@ mod tests {
             r#"filter("items.create", |p, m| { let s = "x"; loop { s += s; } });"#,
             &[],
             LIMITS,
+            None,
         )
         .unwrap();
         let err = hooks.filters[0].1(event(json!({}))).unwrap_err();

@@ -77,6 +77,19 @@ pub const MIGRATIONS: &[Migration] = &[
         },
     },
     Migration {
+        version: 6,
+        name: "create rectus_extension_grants",
+        statements: |dialect| {
+            let t = &tables::EXTENSION_GRANTS;
+            Ok(vec![ddl::create_table(
+                dialect,
+                t.name,
+                &(t.columns)(),
+                &(t.foreign_keys)(),
+            )?])
+        },
+    },
+    Migration {
         version: 7,
         name: "create rectus_flows, rectus_operations, rectus_notifications",
         statements: |dialect| {

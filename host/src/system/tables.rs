@@ -296,6 +296,14 @@ pub const EXTENSIONS: SystemTable = SystemTable {
     foreign_keys: none,
 };
 
+/// Capabilities an admin granted to a guest extension (migration 6): one row per
+/// extension id, the grants as a JSON array of capability strings.
+pub const EXTENSION_GRANTS: SystemTable = SystemTable {
+    name: "rectus_extension_grants",
+    columns: || vec![s("extension", 255).primary(), col("granted", T::Json)],
+    foreign_keys: none,
+};
+
 /// Refresh tokens and cookie sessions (migration 3).
 pub const SESSIONS: SystemTable = SystemTable {
     name: "rectus_sessions",
@@ -454,6 +462,7 @@ pub const NOTIFICATIONS: SystemTable = SystemTable {
 /// Tables created by a migration after the first (migration 1 skips them).
 pub const LATER: &[&str] = &[
     EXTENSIONS.name,
+    EXTENSION_GRANTS.name,
     FLOWS.name,
     OPERATIONS.name,
     NOTIFICATIONS.name,
@@ -478,6 +487,7 @@ pub const ALL: &[SystemTable] = &[
     FLOWS,
     OPERATIONS,
     NOTIFICATIONS,
+    EXTENSION_GRANTS,
 ];
 
 pub fn by_name(name: &str) -> Option<&'static SystemTable> {

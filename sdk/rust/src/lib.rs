@@ -21,6 +21,12 @@ mod socket;
 pub use operation::{Operation, OperationInfo};
 pub use socket::{ItemAction, ItemEvent, ItemEvents, Socket, SocketEndpoint};
 
+#[cfg(target_arch = "wasm32")]
+pub mod component;
+// The component bindings name this crate by its path, from inside it too.
+#[cfg(target_arch = "wasm32")]
+extern crate self as rectus_sdk;
+
 /// The caller a module acts for. Created by the host; a module passes it back unchanged
 /// to every [`Host`] call, and the host decides what it may do.
 #[derive(Debug, Clone)]
