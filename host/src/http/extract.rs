@@ -134,3 +134,28 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             .map_err(|e| ApiError::invalid_payload(e.to_string()))
     }
 }
+
+/// The body of the password-reset and invite-accept requests, `{token, password}`: the
+/// token checked (signed by us, unexpired, issued for `scope`), and its claims with the
+/// new password.
+pub fn scoped_token_and_password(
+    secret: &[u8],
+    body: &serde_json::Value,
+    scope: &str,
+) -> Result<(serde_json::Value, String), ApiError> {
+    use serde_json::Value;
+    let token = body
+        .get("token")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::invalid_payload("\"token\" is required"))?;
+    let password = body
+        .get("password")
+        .and_then(Value::as_str)
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| ApiError::invalid_payload("\"password\" is required"))?;
+    let claims = auth::jwt::verify_json(secret, token)?;
+    if claims.get("scope").and_then(Value::as_str) != Some(scope) {
+        return Err(auth::AuthError::InvalidToken.into());
+    }
+    Ok((claims, password.to_string()))
+}

@@ -13,7 +13,7 @@
 use super::error::ApiError;
 use super::extract::{Caller, JsonBody};
 use crate::app::AppState;
-use crate::auth::{jwt, password, AuthError};
+use crate::auth::{jwt, password};
 use crate::registry::NativeHost;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -180,19 +180,8 @@ async fn accept(
     State(state): State<Arc<AppState>>,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
-    let token = body
-        .get("token")
-        .and_then(Value::as_str)
-        .ok_or_else(|| ApiError::invalid_payload("\"token\" is required"))?;
-    let new_password = body
-        .get("password")
-        .and_then(Value::as_str)
-        .filter(|p| !p.is_empty())
-        .ok_or_else(|| ApiError::invalid_payload("\"password\" is required"))?;
-    let claims = jwt::verify_json(&state.secret, token)?;
-    if claims.get("scope").and_then(Value::as_str) != Some(SCOPE) {
-        return Err(AuthError::InvalidToken.into());
-    }
+    let (claims, new_password) =
+        super::extract::scoped_token_and_password(&state.secret, &body, SCOPE)?;
     let email = claims
         .get("email")
         .and_then(Value::as_str)
@@ -203,7 +192,7 @@ async fn accept(
             "Email address {email} hasn't been invited"
         )));
     }
-    let hash = password::hash(new_password.to_string()).await;
+    let hash = password::hash(new_password).await;
     let mut sql = state.db.sql();
     sql.push("UPDATE ")
         .ident("rectus_users")

@@ -130,19 +130,8 @@ async fn reset(
     State(state): State<Arc<AppState>>,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
-    let token = body
-        .get("token")
-        .and_then(Value::as_str)
-        .ok_or_else(|| ApiError::invalid_payload("\"token\" is required"))?;
-    let new_password = body
-        .get("password")
-        .and_then(Value::as_str)
-        .filter(|p| !p.is_empty())
-        .ok_or_else(|| ApiError::invalid_payload("\"password\" is required"))?;
-    let claims = jwt::verify_json(&state.secret, token)?;
-    if claims.get("scope").and_then(Value::as_str) != Some(SCOPE) {
-        return Err(AuthError::InvalidToken.into());
-    }
+    let (claims, new_password) =
+        super::extract::scoped_token_and_password(&state.secret, &body, SCOPE)?;
     let email = claims
         .get("email")
         .and_then(Value::as_str)
@@ -156,7 +145,7 @@ async fn reset(
     {
         return Err(AuthError::InvalidToken.into());
     }
-    let new_hash = password::hash(new_password.to_string()).await;
+    let new_hash = password::hash(new_password).await;
     let mut tx = state.db.begin().await?;
     let mut sql = tx.sql();
     sql.push("UPDATE ")
