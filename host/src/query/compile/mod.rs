@@ -314,11 +314,25 @@ pub fn compile_read<'s>(
     query: &Query,
     opts: &'s ReadOptions,
 ) -> Result<Sql, CompileError> {
-    let c = schema
+    Compiler::new(schema, opts).read(servable(schema, collection)?, query)
+}
+
+/// The collection a read names, if it can be served (it exists and has a primary key).
+fn servable<'s>(schema: &'s Schema, collection: &str) -> Result<&'s Collection, CompileError> {
+    schema
         .collection(collection)
         .filter(|c| c.primary_key().is_some())
-        .ok_or_else(|| CompileError::collection_forbidden(collection))?;
-    Compiler::new(schema, opts).read(c, query)
+        .ok_or_else(|| CompileError::collection_forbidden(collection))
+}
+
+/// `groupBy` only means something with an `aggregate`.
+fn refuse_group_by_alone(query: &Query) -> Result<(), CompileError> {
+    if query.aggregate.is_empty() && !query.group_by.is_empty() {
+        return Err(CompileError::Invalid(
+            "\"groupBy\" needs an \"aggregate\"".into(),
+        ));
+    }
+    Ok(())
 }
 
 impl<'s> Compiler<'s> {
@@ -354,11 +368,7 @@ impl<'s> Compiler<'s> {
         if !query.aggregate.is_empty() {
             return self.aggregate(c, query);
         }
-        if !query.group_by.is_empty() {
-            return Err(CompileError::Invalid(
-                "\"groupBy\" needs an \"aggregate\"".into(),
-            ));
-        }
+        refuse_group_by_alone(query)?;
         let d = self.dialect;
         let node = self.resolve(c, query)?;
         let alias = self.alias();

@@ -9,7 +9,10 @@
 //! `meta` counts and aggregates keep the one-row shape of [`super::compile_read`]: their
 //! counts must come back even when the page is empty.
 
-use super::{col, join_path, json, CompileError, Compiler, Node, Output, ReadOptions, Relation};
+use super::{
+    col, join_path, json, refuse_group_by_alone, servable, CompileError, Compiler, Node, Output,
+    ReadOptions, Relation,
+};
 use crate::db::{Cell, CellKind, Dialect, Sql};
 use crate::query::Query;
 use crate::schema::{Field, FieldType, Schema};
@@ -30,16 +33,9 @@ pub fn compile_rows<'s>(
     opts: &'s ReadOptions,
 ) -> Result<RowsRead, CompileError> {
     debug_assert!(query.meta.is_empty() && query.aggregate.is_empty());
-    let c = schema
-        .collection(collection)
-        .filter(|c| c.primary_key().is_some())
-        .ok_or_else(|| CompileError::collection_forbidden(collection))?;
+    let c = servable(schema, collection)?;
+    refuse_group_by_alone(query)?;
     let mut compiler = Compiler::new(schema, opts);
-    if !query.group_by.is_empty() {
-        return Err(CompileError::Invalid(
-            "\"groupBy\" needs an \"aggregate\"".into(),
-        ));
-    }
     let d = compiler.dialect;
     let node = compiler.resolve(c, query)?;
     let alias = compiler.alias();
